@@ -18,10 +18,6 @@ pub struct Layers(pub Vec<Cow<'static, str>>);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
 
-/// The local socket address (TCP).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LocalAddr(pub SocketAddr);
-
 /// The peer's Unix socket path, as the caller named it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnixPath(pub std::path::PathBuf);

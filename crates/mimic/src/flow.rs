@@ -9,7 +9,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use hashbrown::HashMap;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// What a flow is made of: any tokio byte stream.
@@ -148,25 +147,33 @@ impl AsyncWrite for Flow {
 /// cheap (values are shared).
 #[derive(Clone, Default)]
 pub struct Facts {
-    map: HashMap<TypeId, (&'static str, Arc<dyn Any + Send + Sync>)>,
+    // A handful of facts per flow: a vector beats a hash map here.
+    list: Vec<(TypeId, &'static str, Arc<dyn Any + Send + Sync>)>,
 }
 
 impl Facts {
     /// Records `fact`, replacing an earlier fact of the same type.
     pub fn insert<T: Send + Sync + 'static>(&mut self, fact: T) {
-        self.map
-            .insert(TypeId::of::<T>(), (std::any::type_name::<T>(), Arc::new(fact)));
+        self.insert_shared(TypeId::of::<T>(), std::any::type_name::<T>(), Arc::new(fact));
+    }
+
+    fn insert_shared(&mut self, id: TypeId, name: &'static str, fact: Arc<dyn Any + Send + Sync>) {
+        match self.list.iter_mut().find(|(t, _, _)| *t == id) {
+            Some(slot) => slot.2 = fact,
+            None => self.list.push((id, name, fact)),
+        }
     }
 
     /// The fact of type `T`, if one was recorded.
     pub fn get<T: 'static>(&self) -> Option<&T> {
-        self.map.get(&TypeId::of::<T>())?.1.downcast_ref()
+        let id = TypeId::of::<T>();
+        self.list.iter().find(|(t, _, _)| *t == id)?.2.downcast_ref()
     }
 
     /// Adds every fact of `other`, replacing facts of the same types.
     pub fn extend(&mut self, other: &Facts) {
-        for (type_id, fact) in &other.map {
-            self.map.insert(*type_id, fact.clone());
+        for (id, name, fact) in &other.list {
+            self.insert_shared(*id, name, fact.clone());
         }
     }
 
@@ -193,7 +200,7 @@ impl Facts {
 
 impl fmt::Debug for Facts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut names: Vec<_> = self.map.values().map(|(name, _)| *name).collect();
+        let mut names: Vec<_> = self.list.iter().map(|(_, name, _)| *name).collect();
         names.sort_unstable();
         f.debug_set().entries(names).finish()
     }

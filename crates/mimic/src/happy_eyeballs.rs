@@ -25,18 +25,24 @@ pub(crate) async fn race(
 ) -> Option<(usize, Flow)> {
     let name = transport.name();
     let fail = |log: &mut Log, i: usize, error| {
+        let shown = targets[i].shown();
         log.in_flight
-            .retain(|(p, t)| !(p.as_str() == name && *t == targets[i].shown));
+            .retain(|(p, t)| !(p.as_str() == name && *t == shown));
         log.failed.push(Attempt {
             protocol: name.to_string(),
-            target: Some(targets[i].shown.clone()),
+            target: Some(shown),
             stage: Stage::Connect,
             error: Arc::from(error),
         });
     };
     // One target (the common case): no timer, no set of futures.
+    let start = |log: &mut Log, i: usize| {
+        if log.track_in_flight {
+            log.in_flight.push((name.to_string(), targets[i].shown()));
+        }
+    };
     if let [target] = targets {
-        log.in_flight.push((name.to_string(), target.shown.clone()));
+        start(log, 0);
         return match transport.connect(target).await {
             Ok(flow) => {
                 log.in_flight.clear();
@@ -58,7 +64,7 @@ pub(crate) async fn race(
         if next < targets.len() {
             let i = next;
             next += 1;
-            log.in_flight.push((name.to_string(), targets[i].shown.clone()));
+            start(log, i);
             attempts.push(async move { (i, transport.connect(&targets[i]).await) });
             timer.as_mut().reset(tokio::time::Instant::now() + delay);
         }

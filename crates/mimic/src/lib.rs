@@ -74,9 +74,17 @@
 //!
 //! # Cost
 //!
-//! Measured by `scripts/bench-mimic` (same run, loopback listener, one core):
-//! resolve + connect through mimic against `TcpStream::connect` directly.
-//! See the workspace README for the figures of the last run.
+//! Measured by `scripts/bench-mimic` (same run, loopback listener, one core
+//! of a 2-core VM, median of 21 rounds of 2000 connections):
+//!
+//! | path | per connection | ratio |
+//! |---|---|---|
+//! | `TcpStream::connect` + `set_nodelay` | 37.44 us | 1 |
+//! | `Resolver::resolve` (context reused) | 38.57 us | 1.030 (+1.13 us) |
+//! | `Context::from_url` + `resolve` | 39.44 us | 1.053 |
+//!
+//! 92% of the time is the kernel's; what mimic adds is a few small
+//! allocations (the flow's box and facts, the derived addresses).
 //!
 //! # Cancel safety
 //!

@@ -283,10 +283,21 @@ where
 
 // ---- type erasure, for the resolver's registry ----
 
-/// A target with its type erased.
+/// A target with its type erased; shown (formatted) only when an error or a
+/// timeout needs it, not on every connect.
 pub(crate) struct ErasedTarget {
-    pub(crate) shown: String,
-    pub(crate) target: Box<dyn std::any::Any + Send + Sync>,
+    target: Box<dyn std::any::Any + Send + Sync>,
+    show: fn(&(dyn std::any::Any + Send + Sync)) -> String,
+}
+
+impl ErasedTarget {
+    pub(crate) fn shown(&self) -> String {
+        (self.show)(&*self.target)
+    }
+}
+
+fn show<T: fmt::Display + 'static>(target: &(dyn std::any::Any + Send + Sync)) -> String {
+    target.downcast_ref::<T>().map(T::to_string).unwrap_or_default()
 }
 
 pub(crate) trait DynTransport: Send + Sync {
@@ -310,8 +321,8 @@ impl<T: Transport> DynTransport for T {
         Transport::targets(self, endpoint)
             .into_iter()
             .map(|t| ErasedTarget {
-                shown: t.to_string(),
                 target: Box::new(t),
+                show: show::<T::Target>,
             })
             .collect()
     }

@@ -157,9 +157,13 @@ impl Resolver {
     /// has one. Cancel-safe: dropping the future drops every attempt under
     /// way; nothing keeps running in the background.
     pub async fn resolve(&self, ctx: &Context) -> Result<Flow, Error> {
-        let mut log = Log::default();
         let Some(after) = ctx.get(&CONNECT_TIMEOUT).copied() else {
-            return self.resolve_logged(ctx, &mut log).await;
+            return self.resolve_logged(ctx, &mut Log::default()).await;
+        };
+        // Only a resolve that may time out needs to know what is under way.
+        let mut log = Log {
+            track_in_flight: true,
+            ..Log::default()
         };
         let outcome = tokio::time::timeout(after, self.resolve_logged(ctx, &mut log)).await;
         match outcome {
@@ -182,7 +186,7 @@ impl Resolver {
         let mut session = Session {
             registry,
             ctx,
-            cache: HashMap::new(),
+            cache: Cache::default(),
         };
         let delay = ctx
             .get(&HAPPY_EYEBALLS_DELAY)
@@ -244,7 +248,7 @@ impl Resolver {
                 Ok(flow) => return Ok(flow),
                 Err((layer, error)) => log.failed.push(Attempt {
                     protocol: layer.to_string(),
-                    target: Some(targets[winner].shown.clone()),
+                    target: Some(targets[winner].shown()),
                     stage: Stage::Layer {
                         layer: layer.to_string(),
                     },
@@ -286,8 +290,9 @@ async fn apply_layers<'a>(
 #[derive(Default)]
 pub(crate) struct Log {
     pub(crate) failed: Vec<Attempt>,
-    /// Attempts under way: (protocol, target).
+    /// Attempts under way: (protocol, target), when `track_in_flight`.
     pub(crate) in_flight: Vec<(String, String)>,
+    pub(crate) track_in_flight: bool,
 }
 
 /// A derivation that failed, remembered for the rest of the resolve.
@@ -316,11 +321,28 @@ enum Slot {
     Failed(DeriveFailure),
 }
 
-/// The state of one resolve: the context, and the derived values so far.
+/// The state of one resolve: the context, and the derived values so far
+/// (a few per resolve: a vector beats a hash map).
 struct Session<'a> {
     registry: &'a Registry,
     ctx: &'a Context,
-    cache: HashMap<KeyId, Slot>,
+    cache: Cache,
+}
+
+#[derive(Default)]
+struct Cache(Vec<(KeyId, Slot)>);
+
+impl Cache {
+    fn get(&self, key: &KeyId) -> Option<&Slot> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, slot)| slot)
+    }
+
+    fn insert(&mut self, key: KeyId, slot: Slot) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = slot,
+            None => self.0.push((key, slot)),
+        }
+    }
 }
 
 impl Session<'_> {

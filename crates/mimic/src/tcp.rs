@@ -5,13 +5,14 @@ use std::net::SocketAddr;
 
 use tokio::net::TcpStream;
 
-use crate::facts::{LocalAddr, PeerAddr};
+use crate::facts::PeerAddr;
 use crate::keys::ADDRS;
 use crate::{BoxError, Flow, Key, Transport};
 
 /// Connects over TCP, with `TCP_NODELAY` set (request/response protocols
 /// want it; reach the stream through [`Flow::downcast_mut`] to change it).
-/// Records [`PeerAddr`] and [`LocalAddr`].
+/// Records [`PeerAddr`]. The local address costs a system call, so it is not
+/// recorded: ask the stream (`flow.downcast_ref::<TcpStream>()`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Tcp;
 
@@ -38,10 +39,7 @@ impl Transport for Tcp {
 pub async fn connect(addr: SocketAddr) -> std::io::Result<Flow> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
-    let local = stream.local_addr()?;
     let mut flow = Flow::new(stream, "tcp");
-    let facts = flow.facts_mut();
-    facts.insert(PeerAddr(addr));
-    facts.insert(LocalAddr(local));
+    flow.facts_mut().insert(PeerAddr(addr));
     Ok(flow)
 }
