@@ -1,0 +1,10 @@
+//! paf: an HTTP/1.1 + HTTP/2 server chosen by TLS ALPN (and h2c), a client
+//! over mimic flows, and Let's Encrypt (ACME) certificates.
+//!
+//! - [`certs`]: the server's certificates, picked by SNI and replaceable at
+//!   run time without dropping a connection; the TLS-ALPN-01 hook.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod certs;
