@@ -52,7 +52,13 @@ pub(crate) fn register(builder: Builder) -> Builder {
                 .req(TLS_CONFIG)
                 .req(TLS_SERVER_NAME)
                 .opt(ALPN)
+                .opt(SCHEME)
                 .compute(|i| {
+                    // A configuration kept in a base context (for session
+                    // resumption) does not turn an http:// request into TLS.
+                    if i.get(&SCHEME).is_some_and(|s| is_clear_scheme(s)) {
+                        return Ok(None);
+                    }
                     let config = i.req(&TLS_CONFIG)?;
                     let name = i.req(&TLS_SERVER_NAME)?;
                     Ok(Some(tls::Endpoint::new(config.clone(), name, i.get(&ALPN))?))
@@ -85,6 +91,26 @@ pub fn default_port(scheme: &str) -> Option<u16> {
         "dot" => 853,
         _ => return None,
     })
+}
+
+/// Whether the scheme means clear text: no TLS even when the context holds
+/// a TLS configuration.
+pub fn is_clear_scheme(scheme: &str) -> bool {
+    matches!(
+        scheme,
+        "http"
+            | "ws"
+            | "h2c"
+            | "git"
+            | "ssh"
+            | "git+ssh"
+            | "ssh+git"
+            | "tcp"
+            | "unix"
+            | "smtp"
+            | "imap"
+            | "dns"
+    )
 }
 
 /// Whether a derived context should go through TLS for this scheme.

@@ -13,7 +13,7 @@ pub type SharedError = Arc<dyn std::error::Error + Send + Sync>;
 /// Unlike most errors, [`Failed`](Error::Failed) and [`Timeout`](Error::Timeout)
 /// have several causes, one per candidate tried: `Display` lists each one
 /// with its reason, and [`attempts`](Error::attempts) gives them as data.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// No registered transport had its endpoint in the context or derivable.

@@ -48,7 +48,8 @@ pub const TLS_SERVER_NAME: Key<String> = Key::new("tls-server-name");
 /// The ALPN protocols to offer, most preferred first (`b"h2"`, `b"http/1.1"`).
 pub const ALPN: Key<Vec<Vec<u8>>> = Key::new("alpn");
 /// What the `tls` layer needs; derived from [`TLS_CONFIG`],
-/// [`TLS_SERVER_NAME`] and [`ALPN`].
+/// [`TLS_SERVER_NAME`] and [`ALPN`], unless [`SCHEME`] is a clear-text one
+/// (`http`, `git`, `tcp`... see [`is_clear_scheme`](crate::builtin::is_clear_scheme)).
 pub const TLS: Key<crate::tls::Endpoint> = Key::new("tls");
 /// Bounds the whole resolve: derivations, connects, handshakes.
 pub const CONNECT_TIMEOUT: Key<Duration> = Key::new("connect-timeout");

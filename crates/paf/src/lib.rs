@@ -16,6 +16,9 @@
 //! - [`certs`]: the server's certificates, picked by SNI and replaceable at
 //!   run time without dropping a connection; the TLS-ALPN-01 hook.
 //! - [`redirect::ToHttps`]: port 80's redirect to HTTPS.
+//! - [`Client`]: HTTP/1.1 and HTTP/2 (by ALPN) over flows from a mimic
+//!   resolver, with pooled connections, connect and request timeouts and
+//!   streaming bodies; what smart's HTTP transport and the proxy use.
 //!
 //! Requests reach the service as `Request<`[`Body`]`>`: a streaming body
 //! cut at the maximum size (a service that returns [`BodyError::TooLarge`]
@@ -29,11 +32,13 @@
 
 mod body;
 pub mod certs;
+mod client;
 pub mod redirect;
 mod server;
 mod service;
 
 pub use body::{Body, BodyError};
+pub use client::{Client, ClientBuilder, ClientError, RequestBody};
 pub use hyper::service::service_fn;
 pub use server::{Builder, Handle, Limits, Server};
 pub use service::{ConnInfo, ResponseBody};

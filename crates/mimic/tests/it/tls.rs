@@ -150,6 +150,30 @@ async fn tls_runs_over_any_flow_and_a_given_config_is_used() {
 }
 
 #[tokio::test]
+async fn a_given_config_is_not_applied_to_a_clear_text_scheme() {
+    let ca = TestCa::new("mimic test CA").unwrap();
+    let addr = crate::support::greeter(b"plain").await;
+    let base = Context::new().with(&TLS_CONFIG, Arc::new(ca.client_config(&[]).unwrap()));
+    for (url, tls) in [("http", false), ("tcp", false), ("https", true), ("tls", true)] {
+        let ctx = Context::from_url(&format!("{url}://localhost:{}", addr.port())).unwrap();
+        let mut with_base = base.clone();
+        for key in [mimic::keys::SCHEME, mimic::keys::HOST] {
+            with_base.insert(&key, ctx.get(&key).unwrap().clone());
+        }
+        with_base.insert(&ADDRS, vec![addr]);
+        let outcome = Resolver::new().resolve(&with_base).await;
+        match outcome {
+            Ok(flow) => assert!(!tls && flow.facts().get::<Layers>().is_none(), "{url}"),
+            // The greeter speaks no TLS: the handshake fails, which shows TLS was tried.
+            Err(e) => assert!(
+                tls && e.attempts()[0].stage == Stage::Layer { layer: "tls".into() },
+                "{url}: {e}"
+            ),
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_clear_text_scheme_gets_no_tls() {
     let addr = crate::support::greeter(b"plain").await;
     let ctx = Context::new()

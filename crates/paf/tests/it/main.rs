@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod certs;
+mod client;
 mod protocols;
 mod shutdown;
 mod support;

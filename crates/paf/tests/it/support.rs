@@ -37,8 +37,8 @@ impl TestServer {
 }
 
 /// What the test service answers: `/echo` echoes the body (read whole,
-/// so the size limit applies), `/slow` waits 300 ms, anything else says
-/// which protocol and path it saw.
+/// so the size limit applies), `/peer` says the client's address, `/slow`
+/// waits 300 ms, anything else says which protocol and path it saw.
 pub(crate) async fn answer(req: Request<Body>) -> Result<Response<Full<Bytes>>, paf::BodyError> {
     let version = req.version();
     let path = req.uri().path().to_string();
@@ -46,6 +46,10 @@ pub(crate) async fn answer(req: Request<Body>) -> Result<Response<Full<Bytes>>, 
         "/echo" => {
             let body = req.into_body().collect().await?.to_bytes();
             Ok(Response::new(Full::new(body)))
+        }
+        "/peer" => {
+            let info = req.extensions().get::<Arc<paf::ConnInfo>>().unwrap();
+            Ok(Response::new(Full::new(Bytes::from(info.peer.to_string()))))
         }
         "/slow" => {
             tokio::time::sleep(Duration::from_millis(300)).await;
