@@ -174,18 +174,31 @@ mod tests {
         assert!(leaf.key_pem().contains("PRIVATE KEY"));
         // A verifier with the CA as its only root accepts the leaf for its name.
         let roots = Arc::new(ca.root_store().unwrap());
-        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider())
-            .build()
-            .unwrap();
+        let verifier =
+            rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider())
+                .build()
+                .unwrap();
         let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
         let chain = leaf.chain();
         verifier
-            .verify_server_cert(&chain[0], &chain[1..], &name, &[], rustls_pki_types::UnixTime::now())
+            .verify_server_cert(
+                &chain[0],
+                &chain[1..],
+                &name,
+                &[],
+                rustls_pki_types::UnixTime::now(),
+            )
             .unwrap();
         let other = rustls_pki_types::ServerName::try_from("example.com").unwrap();
         assert!(
             verifier
-                .verify_server_cert(&chain[0], &chain[1..], &other, &[], rustls_pki_types::UnixTime::now())
+                .verify_server_cert(
+                    &chain[0],
+                    &chain[1..],
+                    &other,
+                    &[],
+                    rustls_pki_types::UnixTime::now()
+                )
                 .is_err()
         );
     }

@@ -1,0 +1,169 @@
+//! A loaded magic database: the entries of one or more magic files, split
+//! into the main set and the named (`name`/`use`) set, flagged as text or
+//! binary tests and sorted by strength (`apprentice_load`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::encoding::looks_utf8;
+use crate::entry::{Entry, Type, flag, sflag};
+use crate::parse::{Group, ParseError, parse_file};
+use crate::strength::strength;
+
+/// Why a database could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// A magic file or directory could not be read.
+    #[error("cannot read magic file {path}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A magic file has a line that does not parse.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+}
+
+/// A compiled set of magic entries, ready for matching. `Send + Sync`.
+#[derive(Debug)]
+pub struct Database {
+    /// The main set, flattened in match order (top-level entries strongest
+    /// first, each followed by its continuations).
+    pub(crate) main: Vec<Entry>,
+    /// Named entries (`name`) and their continuations, flattened.
+    pub(crate) named: Vec<Entry>,
+    /// Name -> range in `named`.
+    pub(crate) names: HashMap<Vec<u8>, (usize, usize)>,
+}
+
+impl Database {
+    /// Parses magic(5) text. `origin` names the source in errors.
+    pub fn from_text(origin: &str, text: &[u8]) -> Result<Database, LoadError> {
+        let mut groups = Vec::new();
+        parse_file(origin, text, &mut groups)?;
+        Ok(Database::from_groups(groups))
+    }
+
+    /// Loads a magic file, or every regular file of a directory in name
+    /// order (like `file -m Magdir`).
+    pub fn load(path: &Path) -> Result<Database, LoadError> {
+        let io = |source| LoadError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(io)?;
+        let mut files = Vec::new();
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(path).map_err(io)? {
+                let entry = entry.map_err(io)?;
+                let name = entry.file_name();
+                if name.as_encoded_bytes().first() == Some(&b'.') {
+                    continue;
+                }
+                let p = entry.path();
+                if std::fs::metadata(&p).is_ok_and(|m| m.is_file()) {
+                    files.push(p);
+                }
+            }
+            // strcmp order of the full paths, as libmagic sorts them.
+            files.sort_by(|a, b| {
+                a.as_os_str()
+                    .as_encoded_bytes()
+                    .cmp(b.as_os_str().as_encoded_bytes())
+            });
+        } else {
+            files.push(path.to_owned());
+        }
+        let mut groups = Vec::new();
+        for f in files {
+            let text = std::fs::read(&f).map_err(|source| LoadError::Io {
+                path: f.clone(),
+                source,
+            })?;
+            parse_file(&f.display().to_string(), &text, &mut groups)?;
+        }
+        Ok(Database::from_groups(groups))
+    }
+
+    /// Number of top-level entries in the main set.
+    pub fn len(&self) -> usize {
+        self.main.iter().filter(|e| e.cont_level == 0).count()
+    }
+
+    /// Whether the main set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.main.is_empty()
+    }
+
+    pub(crate) fn from_groups(groups: Vec<Group>) -> Database {
+        let mut main_groups = Vec::new();
+        let mut named_groups = Vec::new();
+        for mut g in groups {
+            if g.is_empty() {
+                continue;
+            }
+            set_test_type(&mut g[0]);
+            if g[0].typ == Type::Name {
+                named_groups.push(g);
+            } else {
+                main_groups.push(g);
+            }
+        }
+        let sort = |v: &mut Vec<Group>| {
+            let mut keyed: Vec<(i64, Group)> = v.drain(..).map(|g| (strength(&g[0]), g)).collect();
+            // glibc's qsort is a stable merge sort for arrays this size.
+            keyed.sort_by_key(|k| std::cmp::Reverse(k.0));
+            v.extend(keyed.into_iter().map(|(_, g)| g));
+        };
+        sort(&mut main_groups);
+        sort(&mut named_groups);
+        let mut names = HashMap::new();
+        let mut named = Vec::new();
+        for g in named_groups {
+            let start = named.len();
+            let key = g[0].bytes().to_vec();
+            named.extend(g);
+            names.entry(key).or_insert((start, named.len()));
+        }
+        Database {
+            main: main_groups.into_iter().flatten().collect(),
+            named,
+            names,
+        }
+    }
+}
+
+/// `set_test_type`: whether a top-level entry runs on binary or text data.
+fn set_test_type(m: &mut Entry) {
+    match m.typ {
+        Type::String | Type::PString | Type::String16(_) => {
+            if m.str_flags & sflag::TEXTTEST != 0 {
+                m.flag |= flag::TEXTTEST;
+            } else {
+                m.flag |= flag::BINTEST;
+            }
+        }
+        Type::Regex | Type::Search => {
+            if m.str_flags & sflag::BINTEST != 0 {
+                m.flag |= flag::BINTEST;
+            }
+            if m.str_flags & sflag::TEXTTEST != 0 {
+                m.flag |= flag::TEXTTEST;
+            }
+            if m.flag & (flag::TEXTTEST | flag::BINTEST) != 0 {
+                return;
+            }
+            if looks_utf8(m.bytes()) <= 0 {
+                m.flag |= flag::BINTEST;
+            } else {
+                m.flag |= flag::TEXTTEST;
+            }
+        }
+        Type::Default | Type::Name | Type::Use | Type::Indirect | Type::Clear | Type::Id3(_) => {}
+        _ => m.flag |= flag::BINTEST,
+    }
+}

@@ -1,0 +1,191 @@
+//! The identification pipeline of libmagic's `file_buffer`: empty and tiny
+//! buffers, the encoding, tar, JSON and CSV checks, the binary tests of the
+//! database, then the text tests and the text description.
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::database::Database;
+use crate::encoding;
+use crate::format::push_octal;
+use crate::matcher::{Buf, Mode, softmagic};
+use crate::text::{self, BYTES_MAX};
+use crate::{csv, json, tar};
+
+/// What a buffer is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Outcome {
+    /// The MIME type (`file --mime-type`), e.g. `image/png`.
+    pub mime: String,
+    /// The character encoding (`file --mime-encoding`), e.g. `us-ascii`
+    /// or `binary`.
+    pub encoding: String,
+    /// The description (`file -b`), non-printable bytes escaped as `\ooo`.
+    pub description: String,
+    /// Usual file name extensions (`file --extension`), empty if unknown.
+    pub extensions: Vec<String>,
+}
+
+/// Facts about the data that are not in its bytes.
+#[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
+pub struct Context {
+    /// The file is executable (some entries say "pie executable" rather
+    /// than "shared object" from this, as `file` does from the mode).
+    pub executable: bool,
+}
+
+impl Context {
+    /// A context with the executable bit set as given.
+    pub fn executable(executable: bool) -> Context {
+        Context { executable }
+    }
+}
+
+/// A compiled magic database ready to identify buffers. Load once, share
+/// between threads (`Send + Sync`).
+#[derive(Debug)]
+pub struct Magic {
+    db: Database,
+}
+
+fn escape(bytes: &[u8]) -> String {
+    let mut out = Vec::with_capacity(bytes.len());
+    for &c in bytes {
+        if (0x20..0x7f).contains(&c) {
+            out.push(c);
+        } else {
+            push_octal(&mut out, c);
+        }
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn extensions(ext: Option<&[u8]>) -> Vec<String> {
+    match ext {
+        Some(e) => e
+            .split(|&c| c == b'/')
+            .filter(|p| !p.is_empty())
+            .map(escape)
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+impl Magic {
+    /// Wraps a loaded database.
+    pub fn new(db: Database) -> Magic {
+        Magic { db }
+    }
+
+    /// The database.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Identifies `buf`, taken as the whole content of a file.
+    pub fn identify(&self, buf: &[u8]) -> Outcome {
+        self.identify_with(buf, Context::default())
+    }
+
+    /// Identifies `buf` with facts from outside the bytes.
+    pub fn identify_with(&self, buf: &[u8], cx: Context) -> Outcome {
+        let buf = &buf[..buf.len().min(BYTES_MAX)];
+        let simple = |desc: &str, mime: &str| Outcome {
+            mime: mime.to_owned(),
+            encoding: "binary".to_owned(),
+            description: desc.to_owned(),
+            extensions: Vec::new(),
+        };
+        match buf.len() {
+            0 => return simple("empty", "application/x-empty"),
+            1 => return simple("very short file (no magic)", "application/octet-stream"),
+            _ => {}
+        }
+        let code = encoding::detect(buf);
+        let encoding = code.mime().to_owned();
+        let looks_text = code.is_text();
+        let done = |desc: &[u8], mime: &[u8], ext: Option<&[u8]>| Outcome {
+            mime: escape(mime),
+            encoding: encoding.clone(),
+            description: escape(desc),
+            extensions: extensions(ext),
+        };
+        if let Some(t) = tar::detect(buf) {
+            return done(t.description().as_bytes(), b"application/x-tar", None);
+        }
+        if let Some(j) = json::detect(buf) {
+            return done(j.description().as_bytes(), j.mime().as_bytes(), None);
+        }
+        if looks_text {
+            if csv::detect(buf).is_some() {
+                return done(b"CSV text", b"text/csv", None);
+            }
+        }
+        let found = softmagic(
+            &self.db,
+            Buf {
+                f: buf,
+                e: Some(buf),
+            },
+            Mode::Binary,
+            looks_text,
+            cx.executable,
+        );
+        if found.matched {
+            let mime = match found.mime {
+                Some(m) => m,
+                None => match text::describe(&self.db, buf, cx.executable) {
+                    Some(t) => t.mime,
+                    None => b"application/octet-stream".to_vec(),
+                },
+            };
+            return done(&found.desc, &mime, found.ext.as_deref());
+        }
+        if let Some(t) = text::describe(&self.db, buf, cx.executable) {
+            let ext = t.ext.clone();
+            return done(&t.desc, &t.mime, ext.as_deref());
+        }
+        done(b"data", b"application/octet-stream", None)
+    }
+
+    /// Identifies a file: reads what `file` reads and uses its metadata
+    /// (an empty regular file is `inode/x-empty`; the exec bit counts).
+    pub fn identify_path(&self, path: &Path) -> std::io::Result<Outcome> {
+        let meta = std::fs::metadata(path)?;
+        if meta.is_dir() {
+            return Ok(Outcome {
+                mime: "inode/directory".to_owned(),
+                encoding: "binary".to_owned(),
+                description: "directory".to_owned(),
+                extensions: Vec::new(),
+            });
+        }
+        let executable = executable(&meta);
+        if meta.is_file() && meta.len() == 0 {
+            return Ok(Outcome {
+                mime: "inode/x-empty".to_owned(),
+                encoding: "binary".to_owned(),
+                description: "empty".to_owned(),
+                extensions: Vec::new(),
+            });
+        }
+        let mut buf = Vec::new();
+        std::fs::File::open(path)?
+            .take(BYTES_MAX as u64)
+            .read_to_end(&mut buf)?;
+        Ok(self.identify_with(&buf, Context { executable }))
+    }
+}
+
+#[cfg(unix)]
+fn executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn executable(_meta: &std::fs::Metadata) -> bool {
+    false
+}
