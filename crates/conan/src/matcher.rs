@@ -1297,9 +1297,9 @@ impl<'d> Matcher<'d> {
     }
 
     /// `moffset`: where a `&` continuation starts after `m`.
-    fn moffset(&mut self, m: &Entry, _s: &[u8]) -> Option<i32> {
+    fn moffset(&mut self, m: &Entry, s: &[u8]) -> Option<i32> {
         let o = self.offset;
-        Some(match m.typ {
+        let next = match m.typ {
             Type::Byte => o.wrapping_add(1),
             Type::Short(_) | Type::MsdosDate(_) | Type::MsdosTime(_) => o.wrapping_add(2),
             Type::Long(_) | Type::Date(..) | Type::Float(_) => o.wrapping_add(4),
@@ -1334,7 +1334,12 @@ impl<'d> Matcher<'d> {
             Type::Der => return None,
             Type::Guid => o.wrapping_add(16),
             _ => 0,
-        })
+        };
+        // Past the end of the buffer there is nothing to continue from.
+        if next < 0 || next as usize > s.len() {
+            return None;
+        }
+        Some(next)
     }
 
     /// `mprint`: append the entry's description, formatted with its value.
