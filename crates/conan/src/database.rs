@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::encoding::looks_utf8;
 use crate::entry::{Entry, Type, flag, sflag};
+use crate::mgc::{self, MgcError};
 use crate::parse::{Group, ParseError, parse_file};
 use crate::strength::strength;
 
@@ -26,6 +27,21 @@ pub enum LoadError {
     /// A magic file has a line that does not parse.
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// A compiled database (`.mgc`) is corrupt or of another version.
+    #[error("invalid compiled magic file {path}")]
+    Compiled {
+        /// The path.
+        path: PathBuf,
+        /// What is wrong.
+        #[source]
+        source: MgcError,
+    },
+    /// No database was found where libmagic looks.
+    #[error("no magic database found (tried {tried:?})")]
+    NotFound {
+        /// The paths tried.
+        tried: Vec<PathBuf>,
+    },
 }
 
 /// A compiled set of magic entries, ready for matching. `Send + Sync`.
@@ -48,8 +64,37 @@ impl Database {
         Ok(Database::from_groups(groups))
     }
 
-    /// Loads a magic file, or every regular file of a directory in name
-    /// order (like `file -m Magdir`).
+    /// Reads a compiled database (`magic.mgc` of file 5.44, version 18).
+    pub fn from_compiled(data: &[u8]) -> Result<Database, MgcError> {
+        let (main, named) = mgc::read(data)?;
+        Ok(Database::assemble(main, named))
+    }
+
+    /// Loads the database the way libmagic finds it: the paths of the
+    /// `MAGIC` environment variable (colon-separated), else
+    /// `/usr/share/misc/magic`; for each, `PATH.mgc` if it exists, else
+    /// `PATH` itself (compiled, a text file or a directory).
+    pub fn load_default() -> Result<Database, LoadError> {
+        let list = std::env::var_os("MAGIC")
+            .map(|v| std::env::split_paths(&v).collect::<Vec<_>>())
+            .unwrap_or_else(|| vec![PathBuf::from("/usr/share/misc/magic")]);
+        let mut tried = Vec::new();
+        for p in list {
+            let mut mgc = p.clone().into_os_string();
+            mgc.push(".mgc");
+            let mgc = PathBuf::from(mgc);
+            for candidate in [mgc, p] {
+                if candidate.exists() {
+                    return Database::load(&candidate);
+                }
+                tried.push(candidate);
+            }
+        }
+        Err(LoadError::NotFound { tried })
+    }
+
+    /// Loads a compiled database, a magic file, or every regular file of a
+    /// directory in name order (like `file -m Magdir`).
     pub fn load(path: &Path) -> Result<Database, LoadError> {
         let io = |source| LoadError::Io {
             path: path.to_owned(),
@@ -76,6 +121,13 @@ impl Database {
                     .cmp(b.as_os_str().as_encoded_bytes())
             });
         } else {
+            let data = std::fs::read(path).map_err(io)?;
+            if mgc::is_compiled(&data) {
+                return Database::from_compiled(&data).map_err(|source| LoadError::Compiled {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
             files.push(path.to_owned());
         }
         let mut groups = Vec::new();
@@ -121,6 +173,11 @@ impl Database {
         };
         sort(&mut main_groups);
         sort(&mut named_groups);
+        Database::assemble(main_groups, named_groups)
+    }
+
+    /// Flattens sorted groups and indexes the named ones.
+    fn assemble(main_groups: Vec<Group>, named_groups: Vec<Group>) -> Database {
         let mut names = HashMap::new();
         let mut named = Vec::new();
         for g in named_groups {

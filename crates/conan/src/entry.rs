@@ -66,9 +66,9 @@ pub(crate) mod op {
     pub(crate) const DIVIDE: u8 = 6;
     pub(crate) const MODULO: u8 = 7;
     pub(crate) const MASK: u8 = 7;
-    pub(crate) const INDIRECT: u8 = 0x20;
-    pub(crate) const SIGNED: u8 = 0x40;
-    pub(crate) const INVERSE: u8 = 0x80;
+    pub(crate) const SIGNED: u8 = 0x20;
+    pub(crate) const INVERSE: u8 = 0x40;
+    pub(crate) const INDIRECT: u8 = 0x80;
 
     /// The operator a character names, if any.
     pub(crate) fn from_char(c: u8) -> Option<u8> {
@@ -165,7 +165,6 @@ impl Type {
                 | Type::String16(_)
                 | Type::Search
                 | Type::Regex
-                | Type::Default
                 | Type::Indirect
                 | Type::Name
                 | Type::Use

@@ -48,6 +48,7 @@
 // it can be checked against it; merged conditions would hide that mapping.
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 
+mod builtin;
 mod csv;
 mod database;
 mod encoding;
@@ -56,6 +57,7 @@ mod format;
 mod json;
 mod magic;
 mod matcher;
+mod mgc;
 mod parse;
 mod posix;
 mod strength;
@@ -64,4 +66,5 @@ mod text;
 
 pub use database::{Database, LoadError};
 pub use magic::{Context, Magic, Outcome};
+pub use mgc::MgcError;
 pub use parse::{ParseError, ParseErrorKind};

@@ -261,7 +261,7 @@ fn strtol32(s: &[u8]) -> Option<(i32, usize)> {
     Some((clamped as i32, n))
 }
 
-const TYPES: &[(&str, Type)] = &[
+pub(crate) const TYPES: &[(&str, Type)] = &[
     ("byte", Type::Byte),
     ("short", Type::Short(Endian::Native)),
     ("default", Type::Default),

@@ -57,13 +57,6 @@ enum Show {
     Extension,
 }
 
-fn default_database() -> Option<PathBuf> {
-    if let Some(m) = std::env::var_os("MAGIC") {
-        return Some(PathBuf::from(m));
-    }
-    None
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
     let show = if args.mime {
@@ -78,12 +71,15 @@ fn main() -> ExitCode {
         Show::Description
     };
     let _ = args.keep_going;
-    let path = args.magic_file.clone().or_else(default_database);
-    let Some(path) = path else {
-        eprintln!("conan: no magic database: use -m PATH or set MAGIC (a magic file or a Magdir)");
-        return ExitCode::from(1);
+    let loaded = match &args.magic_file {
+        Some(path) => conan::Database::load(path),
+        None => match conan::Database::load_default() {
+            // No system database: use conan's built-in web types.
+            Err(conan::LoadError::NotFound { .. }) => Ok(conan::Database::builtin()),
+            other => other,
+        },
     };
-    let db = match conan::Database::load(&path) {
+    let db = match loaded {
         Ok(db) => db,
         Err(e) => {
             let mut msg = e.to_string();
