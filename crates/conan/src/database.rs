@@ -54,6 +54,26 @@ pub struct Database {
     pub(crate) named: Vec<Entry>,
     /// Name -> range in `named`.
     pub(crate) names: HashMap<Vec<u8>, (usize, usize)>,
+    /// A dense index of the top-level entries of `main`, scanned before the
+    /// entries themselves so that most are rejected without touching them.
+    pub(crate) tops: Vec<Top>,
+}
+
+/// What the matcher needs to know of a top-level entry to skip it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Top {
+    /// Index of the entry in `main`.
+    pub(crate) start: usize,
+    /// `flag::BINTEST`/`TEXTTEST` of the entry.
+    pub(crate) tests: u8,
+    /// The entry only runs on binary (`Some(false)`) or text (`Some(true)`)
+    /// buffers, from its `/b` or `/t` string flag alone.
+    pub(crate) only_text: Option<bool>,
+    /// The entry's shortcut.
+    pub(crate) quick: crate::entry::Quick,
+    /// Type and signedness, for the numeric shortcut.
+    pub(crate) typ: Type,
+    pub(crate) unsigned: bool,
 }
 
 impl Database {
@@ -177,7 +197,12 @@ impl Database {
     }
 
     /// Flattens sorted groups and indexes the named ones.
-    fn assemble(main_groups: Vec<Group>, named_groups: Vec<Group>) -> Database {
+    fn assemble(mut main_groups: Vec<Group>, named_groups: Vec<Group>) -> Database {
+        for g in &mut main_groups {
+            if let Some(top) = g.first_mut() {
+                top.compute_quick();
+            }
+        }
         let mut names = HashMap::new();
         let mut named = Vec::new();
         for g in named_groups {
@@ -186,10 +211,37 @@ impl Database {
             named.extend(g);
             names.entry(key).or_insert((start, named.len()));
         }
+        let main: Vec<Entry> = main_groups.into_iter().flatten().collect();
+        let tops = main
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.cont_level == 0)
+            .map(|(start, e)| {
+                let flt = e.str_flags & (sflag::BINTEST | sflag::TEXTTEST);
+                let only_text = if e.typ == Type::Name || !e.typ.is_string() {
+                    None
+                } else if flt == sflag::BINTEST {
+                    Some(false)
+                } else if flt == sflag::TEXTTEST {
+                    Some(true)
+                } else {
+                    None
+                };
+                Top {
+                    start,
+                    tests: e.flag & (flag::BINTEST | flag::TEXTTEST),
+                    only_text,
+                    quick: e.quick,
+                    typ: e.typ,
+                    unsigned: e.has(flag::UNSIGNED),
+                }
+            })
+            .collect();
         Database {
-            main: main_groups.into_iter().flatten().collect(),
+            main,
             named,
             names,
+            tops,
         }
     }
 }

@@ -217,6 +217,24 @@ pub(crate) enum Factor {
     Div(u8),
 }
 
+/// A cheap necessary condition for a top-level entry to match, computed
+/// once per database: most entries fail on their first byte, and this
+/// rejects them without running the full interpreter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Quick {
+    /// No shortcut: always run the entry.
+    None,
+    /// A plain string of `len` bytes at `off` whose first byte is `first`.
+    Str { off: usize, first: u8, len: usize },
+    /// A plain integer equality at `off`.
+    Num {
+        off: usize,
+        width: usize,
+        endian: Endian,
+        value: u64,
+    },
+}
+
 /// One magic line with its annotations.
 #[derive(Debug)]
 pub(crate) struct Entry {
@@ -247,6 +265,8 @@ pub(crate) struct Entry {
     pub(crate) factor: Option<Factor>,
     /// The compiled regular expression, built on first use.
     pub(crate) regex: OnceLock<Option<regex::bytes::Regex>>,
+    /// Shortcut for top-level entries.
+    pub(crate) quick: Quick,
 }
 
 impl Entry {
@@ -272,6 +292,7 @@ impl Entry {
             apple: Vec::new(),
             factor: None,
             regex: OnceLock::new(),
+            quick: Quick::None,
         }
     }
 
@@ -292,6 +313,53 @@ impl Entry {
         match self.value {
             Value::Num(n) => n,
             _ => 0,
+        }
+    }
+
+    /// Computes the shortcut of a top-level entry.
+    pub(crate) fn compute_quick(&mut self) {
+        self.quick = Quick::None;
+        if self.cont_level != 0
+            || self.flag & (flag::INDIR | flag::OFFNEGATIVE | flag::OFFADD | flag::INDIROFFADD) != 0
+            || self.reln != b'='
+            || self.offset < 0
+        {
+            return;
+        }
+        let off = self.offset as usize;
+        match self.typ {
+            Type::String => {
+                let plain = self.str_flags & !(sflag::TEXTTEST | sflag::BINTEST) == 0;
+                let range_ok = self.str_range == 0 || self.str_range as usize >= self.vallen;
+                if let (true, true, Some(&first)) = (plain, range_ok, self.bytes().first()) {
+                    if self.vallen >= 1 && self.vallen <= self.bytes().len() {
+                        self.quick = Quick::Str {
+                            off,
+                            first,
+                            len: self.vallen,
+                        };
+                    }
+                }
+            }
+            Type::Byte | Type::Short(_) | Type::Long(_) => {
+                let endian = match self.typ {
+                    Type::Short(e) | Type::Long(e) => e,
+                    _ => Endian::Little,
+                };
+                if self.num_mask == 0
+                    && self.mask_op & op::INVERSE == 0
+                    && endian != Endian::Middle
+                    && matches!(self.value, Value::Num(_))
+                {
+                    self.quick = Quick::Num {
+                        off,
+                        width: self.typ.size().unwrap_or(1),
+                        endian,
+                        value: self.num(),
+                    };
+                }
+            }
+            _ => {}
         }
     }
 

@@ -8,9 +8,9 @@
 //! libmagic's (`indirect` and `use` depth 50) and by a total step budget,
 //! so a hostile database or buffer cannot loop.
 
-use crate::database::Database;
+use crate::database::{Database, Top};
 use crate::entry::{
-    DateKind, Endian, Entry, MAX_STRING, Type, Value, flag, op, sflag, sign_extend,
+    DateKind, Endian, Entry, MAX_STRING, Quick, Type, Value, flag, op, sflag, sign_extend,
 };
 use crate::format::{self, Arg};
 use crate::posix;
@@ -152,6 +152,30 @@ pub(crate) fn softmagic(db: &Database, buf: Buf<'_>, mode: Mode, text: bool, exe
     }
 }
 
+/// Whether the shortcut of a top-level entry proves it cannot match
+/// (exactly when `mget` + `magiccheck` would fail).
+fn quick_reject(t: &Top, buf: &[u8]) -> bool {
+    match t.quick {
+        Quick::None => false,
+        Quick::Str { off, first, len } => match buf.get(off) {
+            Some(&c) => c != first || buf.len() - off < len,
+            None => true,
+        },
+        Quick::Num {
+            off,
+            width,
+            endian,
+            value,
+        } => match buf.get(off..off + width) {
+            Some(bytes) => {
+                let v = read_int(bytes, width, endian);
+                sign_extend(t.typ, t.unsigned, v) != value
+            }
+            None => true,
+        },
+    }
+}
+
 fn oob(n: usize, o: u32, i: usize) -> bool {
     (n as u64) < u64::from(o) || i as u64 > n as u64 - u64::from(o)
 }
@@ -211,6 +235,23 @@ fn sext(signed: bool, bits: u32, v: u64) -> i64 {
     }
 }
 
+/// The bytes a search pattern's first character can match under its
+/// flags, when that is a small set.
+fn first_byte_candidates(pat: &[u8], flags: u32) -> Option<(u8, u8)> {
+    let &a = pat.first()?;
+    let ws = flags & (sflag::COMPACT_WHITESPACE | sflag::COMPACT_OPTIONAL_WHITESPACE) != 0;
+    if ws && c_isspace(a) {
+        return None;
+    }
+    if flags & sflag::IGNORE_LOWERCASE != 0 && a.is_ascii_lowercase() {
+        return Some((a, a.to_ascii_uppercase()));
+    }
+    if flags & sflag::IGNORE_UPPERCASE != 0 && a.is_ascii_uppercase() {
+        return Some((a, a.to_ascii_lowercase()));
+    }
+    Some((a, a))
+}
+
 fn c_isspace(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
@@ -222,6 +263,12 @@ fn strncmp(a: &[u8], b: &[u8], len: usize, maxlen: usize, flags: u32) -> u64 {
     let mut v: i64 = 0;
     let (mut ai, mut bi) = (0usize, 0usize);
     let mut remaining = len + 1;
+    if flags == 0 && len <= a.len() && len <= b.len() {
+        return match a[..len].iter().zip(&b[..len]).position(|(x, y)| x != y) {
+            None => 0,
+            Some(i) => (i64::from(b[i]) - i64::from(a[i])) as u64,
+        };
+    }
     if flags == 0 {
         loop {
             remaining -= 1;
@@ -394,6 +441,7 @@ impl<'d> Matcher<'d> {
         let mut bb: &'a [u8] = b.f;
         let mut idx = 0usize;
         let n = set.len();
+        let tops = std::ptr::eq(set, self.db.main.as_slice()).then_some(self.db.tops.as_slice());
         'top: while idx < n {
             let m = &set[idx];
             let skip_to_next = |idx: &mut usize| {
@@ -401,6 +449,27 @@ impl<'d> Matcher<'d> {
                     *idx += 1;
                 }
             };
+            if let Some(tops) = tops {
+                if m.cont_level == 0 {
+                    // Find the next top-level entry that may match.
+                    let mut ti = tops.partition_point(|t| t.start < idx);
+                    while ti < tops.len() {
+                        let t = &tops[ti];
+                        let skip = t.only_text == Some(!text)
+                            || (t.tests & mode.bit()) != mode.bit()
+                            || quick_reject(t, b.f);
+                        if !skip {
+                            break;
+                        }
+                        ti += 1;
+                    }
+                    match tops.get(ti) {
+                        Some(t) => idx = t.start,
+                        None => break,
+                    }
+                }
+            }
+            let m = &set[idx];
             if Self::skips(m, mode, text) {
                 skip_to_next(&mut idx);
                 cont_level = 0;
@@ -1204,10 +1273,24 @@ impl<'d> Matcher<'d> {
                 } else {
                     let mut r = 1;
                     let mut idx = 0usize;
+                    let first = first_byte_candidates(pat, m.str_flags);
                     while range == 0 || idx < range {
                         if slen + idx > region.len() {
                             r = 1;
                             break;
+                        }
+                        if let Some((c1, c2)) = first {
+                            // Positions whose first byte cannot match fail at once in
+                            // strncmp: jump to the next one that can.
+                            let limit = region.len() - slen + 1;
+                            let limit = if range == 0 { limit } else { limit.min(range) };
+                            match memchr::memchr2(c1, c2, &region[idx..limit]) {
+                                Some(p) => idx += p,
+                                None => {
+                                    r = 1;
+                                    break;
+                                }
+                            }
                         }
                         r = strncmp(pat, &region[idx..], slen, region.len() - idx, m.str_flags);
                         if r == 0 {
