@@ -87,7 +87,7 @@ impl Database {
     /// Reads a compiled database (`magic.mgc` of file 5.44, version 18).
     pub fn from_compiled(data: &[u8]) -> Result<Database, MgcError> {
         let (main, named) = mgc::read(data)?;
-        Ok(Database::assemble(main, named))
+        Ok(Database::assemble_flat(main, named))
     }
 
     /// Loads the database the way libmagic finds it: the paths of the
@@ -141,12 +141,22 @@ impl Database {
                     .cmp(b.as_os_str().as_encoded_bytes())
             });
         } else {
-            let data = std::fs::read(path).map_err(io)?;
-            if mgc::is_compiled(&data) {
-                return Database::from_compiled(&data).map_err(|source| LoadError::Compiled {
-                    path: path.to_owned(),
-                    source,
-                });
+            let mut f = std::fs::File::open(path).map_err(io)?;
+            let mut head = [0u8; 4];
+            let n = std::io::Read::read(&mut f, &mut head).map_err(io)?;
+            if mgc::is_compiled(&head[..n]) {
+                use std::io::Seek;
+                f.seek(std::io::SeekFrom::Start(0)).map_err(io)?;
+                let total = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+                let mut r = std::io::BufReader::with_capacity(1 << 16, f);
+                let (main, named) =
+                    mgc::read_stream(&mut r, total)
+                        .map_err(io)?
+                        .map_err(|source| LoadError::Compiled {
+                            path: path.to_owned(),
+                            source,
+                        })?;
+                return Ok(Database::assemble_flat(main, named));
             }
             files.push(path.to_owned());
         }
@@ -197,21 +207,27 @@ impl Database {
     }
 
     /// Flattens sorted groups and indexes the named ones.
-    fn assemble(mut main_groups: Vec<Group>, named_groups: Vec<Group>) -> Database {
-        for g in &mut main_groups {
-            if let Some(top) = g.first_mut() {
-                top.compute_quick();
-            }
-        }
+    fn assemble(main_groups: Vec<Group>, named_groups: Vec<Group>) -> Database {
+        Database::assemble_flat(
+            main_groups.into_iter().flatten().collect(),
+            named_groups.into_iter().flatten().collect(),
+        )
+    }
+
+    /// Indexes flattened, sorted sets.
+    pub(crate) fn assemble_flat(main: Vec<Entry>, named: Vec<Entry>) -> Database {
         let mut names = HashMap::new();
-        let mut named = Vec::new();
-        for g in named_groups {
-            let start = named.len();
-            let key = g[0].bytes().to_vec();
-            named.extend(g);
-            names.entry(key).or_insert((start, named.len()));
+        let mut k = 0;
+        while k < named.len() {
+            let start = k;
+            k += 1;
+            while k < named.len() && named[k].cont_level != 0 {
+                k += 1;
+            }
+            names
+                .entry(named[start].bytes().to_vec())
+                .or_insert((start, k));
         }
-        let main: Vec<Entry> = main_groups.into_iter().flatten().collect();
         let tops = main
             .iter()
             .enumerate()
@@ -231,7 +247,7 @@ impl Database {
                     start,
                     tests: e.flag & (flag::BINTEST | flag::TEXTTEST),
                     only_text,
-                    quick: e.quick,
+                    quick: e.quick(),
                     typ: e.typ,
                     unsigned: e.has(flag::UNSIGNED),
                 }

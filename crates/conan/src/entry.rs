@@ -259,14 +259,19 @@ pub(crate) struct Entry {
     /// Length of the value as libmagic counts it (strength and matching).
     pub(crate) vallen: usize,
     pub(crate) desc: Vec<u8>,
-    pub(crate) mime: Vec<u8>,
-    pub(crate) ext: Vec<u8>,
-    pub(crate) apple: Vec<u8>,
+    /// `!:mime`, `!:ext` and `!:apple` (rare: boxed to keep entries small).
+    pub(crate) notes: Option<Box<Notes>>,
     pub(crate) factor: Option<Factor>,
     /// The compiled regular expression, built on first use.
     pub(crate) regex: OnceLock<Option<regex::bytes::Regex>>,
-    /// Shortcut for top-level entries.
-    pub(crate) quick: Quick,
+}
+
+/// The annotations of an entry.
+#[derive(Debug, Default)]
+pub(crate) struct Notes {
+    pub(crate) mime: Vec<u8>,
+    pub(crate) ext: Vec<u8>,
+    pub(crate) apple: Vec<u8>,
 }
 
 impl Entry {
@@ -287,12 +292,9 @@ impl Entry {
             value: Value::None,
             vallen: 0,
             desc: Vec::new(),
-            mime: Vec::new(),
-            ext: Vec::new(),
-            apple: Vec::new(),
+            notes: None,
             factor: None,
             regex: OnceLock::new(),
-            quick: Quick::None,
         }
     }
 
@@ -316,15 +318,34 @@ impl Entry {
         }
     }
 
-    /// Computes the shortcut of a top-level entry.
-    pub(crate) fn compute_quick(&mut self) {
-        self.quick = Quick::None;
+    /// The MIME type annotation (empty if none).
+    pub(crate) fn mime(&self) -> &[u8] {
+        self.notes.as_ref().map_or(&[], |n| &n.mime)
+    }
+
+    /// The extensions annotation (empty if none).
+    pub(crate) fn ext(&self) -> &[u8] {
+        self.notes.as_ref().map_or(&[], |n| &n.ext)
+    }
+
+    /// The Apple creator/type annotation (empty if none).
+    pub(crate) fn apple(&self) -> &[u8] {
+        self.notes.as_ref().map_or(&[], |n| &n.apple)
+    }
+
+    /// The annotations, created empty on first use.
+    pub(crate) fn notes_mut(&mut self) -> &mut Notes {
+        self.notes.get_or_insert_with(Box::default)
+    }
+
+    /// The shortcut of a top-level entry.
+    pub(crate) fn quick(&self) -> Quick {
         if self.cont_level != 0
             || self.flag & (flag::INDIR | flag::OFFNEGATIVE | flag::OFFADD | flag::INDIROFFADD) != 0
             || self.reln != b'='
             || self.offset < 0
         {
-            return;
+            return Quick::None;
         }
         let off = self.offset as usize;
         match self.typ {
@@ -333,7 +354,7 @@ impl Entry {
                 let range_ok = self.str_range == 0 || self.str_range as usize >= self.vallen;
                 if let (true, true, Some(&first)) = (plain, range_ok, self.bytes().first()) {
                     if self.vallen >= 1 && self.vallen <= self.bytes().len() {
-                        self.quick = Quick::Str {
+                        return Quick::Str {
                             off,
                             first,
                             len: self.vallen,
@@ -351,7 +372,7 @@ impl Entry {
                     && endian != Endian::Middle
                     && matches!(self.value, Value::Num(_))
                 {
-                    self.quick = Quick::Num {
+                    return Quick::Num {
                         off,
                         width: self.typ.size().unwrap_or(1),
                         endian,
@@ -361,6 +382,7 @@ impl Entry {
             }
             _ => {}
         }
+        Quick::None
     }
 
     /// Length prefix size of a pascal string.

@@ -402,14 +402,17 @@ impl<'d> Matcher<'d> {
     }
 
     fn annotate(&mut self, m: &Entry) {
-        if self.mime.is_none() && !m.mime.is_empty() {
-            self.mime = Some(varexpand(&m.mime, self.exec).unwrap_or_else(|| m.mime.clone()));
+        if m.notes.is_none() {
+            return;
         }
-        if self.ext.is_none() && !m.ext.is_empty() {
-            self.ext = Some(m.ext.clone());
+        if self.mime.is_none() && !m.mime().is_empty() {
+            self.mime = Some(varexpand(m.mime(), self.exec).unwrap_or_else(|| m.mime().to_vec()));
         }
-        if self.apple.is_none() && !m.apple.is_empty() {
-            self.apple = Some(m.apple.clone());
+        if self.ext.is_none() && !m.ext().is_empty() {
+            self.ext = Some(m.ext().to_vec());
+        }
+        if self.apple.is_none() && !m.apple().is_empty() {
+            self.apple = Some(m.apple().to_vec());
         }
     }
 

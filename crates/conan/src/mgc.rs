@@ -3,7 +3,6 @@
 //! fixed-size `struct magic` records, already flagged and sorted.
 
 use crate::entry::{Endian, Entry, Factor, Type, Value, flag};
-use crate::parse::Group;
 
 /// `MAGICNO`.
 const MAGICNO: u32 = 0xF11E_041C;
@@ -182,9 +181,11 @@ fn record(index: usize, rec: &[u8], big: bool) -> Result<Entry, MgcError> {
         m.value = Value::None;
     }
     m.desc = r.cstr(160, 64);
-    m.mime = r.cstr(224, 80);
-    m.apple = r.cstr(304, 8);
-    m.ext = r.cstr(312, 64);
+    let (mime, apple, ext) = (r.cstr(224, 80), r.cstr(304, 8), r.cstr(312, 64));
+    if !(mime.is_empty() && apple.is_empty() && ext.is_empty()) {
+        let n = m.notes_mut();
+        (n.mime, n.apple, n.ext) = (mime, apple, ext);
+    }
     // Keep only the flags the matcher reads.
     m.flag &= flag::INDIR
         | flag::OFFADD
@@ -197,22 +198,28 @@ fn record(index: usize, rec: &[u8], big: bool) -> Result<Entry, MgcError> {
     Ok(m)
 }
 
-/// Reads a compiled database into (main set, named set) groups, in the
-/// stored order.
-pub(crate) fn read(data: &[u8]) -> Result<(Vec<Group>, Vec<Group>), MgcError> {
-    if !is_compiled(data) {
-        let found = data
+/// Checks the header slot against the total size; returns the byte order
+/// and the size of the main set.
+fn header(head: &[u8], total: usize) -> Result<(bool, u64), MgcError> {
+    if !is_compiled(head) {
+        let found = head
             .get(..4)
             .map_or(0, |w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
         return Err(MgcError::BadMagic { found });
     }
-    let big = u32::from_le_bytes([data[0], data[1], data[2], data[3]]) != MAGICNO;
+    if head.len() < 16 {
+        return Err(MgcError::BadSize {
+            len: total,
+            record: RECORD,
+        });
+    }
+    let big = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) != MAGICNO;
     let word = |i: usize| {
         let b = [
-            data[4 * i],
-            data[4 * i + 1],
-            data[4 * i + 2],
-            data[4 * i + 3],
+            head[4 * i],
+            head[4 * i + 1],
+            head[4 * i + 2],
+            head[4 * i + 3],
         ];
         if big {
             u32::from_be_bytes(b)
@@ -220,12 +227,6 @@ pub(crate) fn read(data: &[u8]) -> Result<(Vec<Group>, Vec<Group>), MgcError> {
             u32::from_le_bytes(b)
         }
     };
-    if data.len() < 16 {
-        return Err(MgcError::BadSize {
-            len: data.len(),
-            record: RECORD,
-        });
-    }
     let version = word(1);
     if version != VERSION {
         return Err(MgcError::UnsupportedVersion {
@@ -233,13 +234,13 @@ pub(crate) fn read(data: &[u8]) -> Result<(Vec<Group>, Vec<Group>), MgcError> {
             supported: VERSION,
         });
     }
-    if !data.len().is_multiple_of(RECORD) {
+    if !total.is_multiple_of(RECORD) {
         return Err(MgcError::BadSize {
-            len: data.len(),
+            len: total,
             record: RECORD,
         });
     }
-    let present = (data.len() / RECORD) as u64;
+    let present = (total / RECORD) as u64;
     let n0 = u64::from(word(2));
     let n1 = u64::from(word(3));
     if n0 + n1 + 1 != present {
@@ -248,24 +249,87 @@ pub(crate) fn read(data: &[u8]) -> Result<(Vec<Group>, Vec<Group>), MgcError> {
             present,
         });
     }
-    let mut sets = (Vec::new(), Vec::new());
-    for (index, rec) in data.chunks_exact(RECORD).enumerate().skip(1) {
-        let set = if (index as u64) <= n0 {
-            &mut sets.0
+    Ok((big, n0))
+}
+
+/// The main set and the named set of a compiled database.
+pub(crate) type Flat = (Vec<Entry>, Vec<Entry>);
+
+/// Records of the main set and of the named set, in the stored order.
+struct Sets {
+    big: bool,
+    n0: u64,
+    main: Vec<Entry>,
+    named: Vec<Entry>,
+}
+
+impl Sets {
+    fn push(&mut self, index: usize, rec: &[u8]) -> Result<(), MgcError> {
+        let set = if (index as u64) <= self.n0 {
+            &mut self.main
         } else {
-            &mut sets.1
+            &mut self.named
         };
-        let m = record(index, rec, big)?;
-        if m.cont_level == 0 {
-            set.push(vec![m]);
-        } else {
-            match set.last_mut() {
-                Some(g) => g.push(m),
-                None => return Err(MgcError::Orphan { index }),
-            }
+        let m = record(index, rec, self.big)?;
+        if m.cont_level != 0 && set.is_empty() {
+            return Err(MgcError::Orphan { index });
+        }
+        set.push(m);
+        Ok(())
+    }
+}
+
+/// Reads a compiled database held in memory.
+pub(crate) fn read(data: &[u8]) -> Result<Flat, MgcError> {
+    let (big, n0) = header(data.get(..RECORD).unwrap_or(data), data.len())?;
+    let mut sets = Sets {
+        big,
+        n0,
+        main: Vec::new(),
+        named: Vec::new(),
+    };
+    for (index, rec) in data.chunks_exact(RECORD).enumerate().skip(1) {
+        sets.push(index, rec)?;
+    }
+    Ok((sets.main, sets.named))
+}
+
+/// Reads a compiled database of `total` bytes from a stream, one record at
+/// a time (the 8 MB file is never held in memory at once).
+pub(crate) fn read_stream(
+    r: &mut impl std::io::Read,
+    total: usize,
+) -> Result<Result<Flat, MgcError>, std::io::Error> {
+    let mut rec = [0u8; RECORD];
+    let got = read_full(r, &mut rec)?;
+    let (big, n0) = match header(&rec[..got], total) {
+        Ok(h) => h,
+        Err(e) => return Ok(Err(e)),
+    };
+    let mut sets = Sets {
+        big,
+        n0,
+        main: Vec::with_capacity(usize::try_from(n0).unwrap_or(0).min(1 << 20)),
+        named: Vec::new(),
+    };
+    for index in 1..total / RECORD {
+        r.read_exact(&mut rec)?;
+        if let Err(e) = sets.push(index, &rec) {
+            return Ok(Err(e));
         }
     }
-    Ok(sets)
+    Ok(Ok((sets.main, sets.named)))
+}
+
+fn read_full(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -888,10 +888,12 @@ fn annotate(group: &mut Group, rest: &[u8]) -> Result<(), ParseErrorKind> {
     let m = group
         .last_mut()
         .ok_or(ParseErrorKind::AnnotationWithoutEntry)?;
+    let no_desc = m.desc.is_empty();
+    let notes = m.notes_mut();
     let (extra, max, slot): (&[u8], usize, &mut Vec<u8>) = match *name {
-        "mime" => (b"+-/.$?:{}", MAX_MIME - 1, &mut m.mime),
-        "apple" => (b"!+-./?", MAX_APPLE, &mut m.apple),
-        _ => (b",!+-/@?_$&", MAX_EXT, &mut m.ext),
+        "mime" => (b"+-/.$?:{}", MAX_MIME - 1, &mut notes.mime),
+        "apple" => (b"!+-./?", MAX_APPLE, &mut notes.apple),
+        _ => (b",!+-/@?_$&", MAX_EXT, &mut notes.ext),
     };
     if !slot.is_empty() {
         return Err(ParseErrorKind::DuplicateAnnotation);
@@ -909,7 +911,7 @@ fn annotate(group: &mut Group, rest: &[u8]) -> Result<(), ParseErrorKind> {
         return Err(ParseErrorKind::EmptyAnnotation);
     }
     *slot = v;
-    if m.desc.is_empty() {
+    if no_desc {
         return Err(ParseErrorKind::AnnotationWithoutDescription);
     }
     Ok(())
@@ -1013,8 +1015,8 @@ mod tests {
             &mut g,
         )
         .expect("parses");
-        assert_eq!(g[0][0].mime, b"application/pdf");
-        assert_eq!(g[0][0].ext, b"pdf");
+        assert_eq!(g[0][0].mime(), b"application/pdf");
+        assert_eq!(g[0][0].ext(), b"pdf");
         assert_eq!(g[0][0].factor, Some(Factor::Plus(10)));
         let e = parse_file("f", b"0 string a A\n>&0 bogus 1 x\n", &mut g).expect_err("bad type");
         assert_eq!((e.line, e.kind), (2, ParseErrorKind::UnknownType));
