@@ -51,6 +51,7 @@
 mod builtin;
 mod csv;
 mod database;
+mod elf;
 mod encoding;
 mod entry;
 mod format;

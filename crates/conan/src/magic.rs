@@ -10,7 +10,7 @@ use crate::encoding;
 use crate::format::push_octal;
 use crate::matcher::{Buf, Mode, softmagic};
 use crate::text::{self, BYTES_MAX};
-use crate::{csv, json, tar};
+use crate::{csv, elf, json, tar};
 
 /// What a buffer is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +91,13 @@ impl Magic {
 
     /// Identifies `buf` with facts from outside the bytes.
     pub fn identify_with(&self, buf: &[u8], cx: Context) -> Outcome {
+        let src: &[u8] = buf;
+        self.identify_source(buf, cx, &src)
+    }
+
+    /// Identifies the first bytes of a file, `src` giving access to all of
+    /// it (for ELF headers past what is in memory).
+    fn identify_source<S: elf::Source>(&self, buf: &[u8], cx: Context, src: &S) -> Outcome {
         let buf = &buf[..buf.len().min(BYTES_MAX)];
         let simple = |desc: &str, mime: &str| Outcome {
             mime: mime.to_owned(),
@@ -123,27 +130,30 @@ impl Magic {
                 return done(b"CSV text", b"text/csv", None);
             }
         }
-        let found = softmagic(
-            &self.db,
-            Buf {
-                f: buf,
-                e: Some(buf),
-            },
-            Mode::Binary,
-            looks_text,
-            cx.executable,
-        );
+        // libmagic reads ELF headers before the database: the dynamic
+        // section decides the exec bit that `${x?...}` descriptions test.
+        let elf = elf::details(buf, src);
+        let exec = elf.as_ref().and_then(|e| e.exec).unwrap_or(cx.executable);
+        let whole = Buf {
+            f: buf,
+            e: Some(buf),
+        };
+        let found = softmagic(&self.db, whole, Mode::Binary, looks_text, exec);
         if found.matched {
+            let mut desc = found.desc;
+            if let Some(e) = &elf {
+                desc.extend_from_slice(e.suffix.as_bytes());
+            }
             let mime = match found.mime {
                 Some(m) => m,
-                None => match text::describe(&self.db, buf, cx.executable) {
+                None => match text::describe(&self.db, buf, exec) {
                     Some(t) => t.mime,
                     None => b"application/octet-stream".to_vec(),
                 },
             };
-            return done(&found.desc, &mime, found.ext.as_deref());
+            return done(&desc, &mime, found.ext.as_deref());
         }
-        if let Some(t) = text::describe(&self.db, buf, cx.executable) {
+        if let Some(t) = text::describe(&self.db, buf, exec) {
             let ext = t.ext.clone();
             return done(&t.desc, &t.mime, ext.as_deref());
         }
@@ -172,11 +182,52 @@ impl Magic {
             });
         }
         let mut buf = Vec::new();
-        std::fs::File::open(path)?
-            .take(BYTES_MAX as u64)
-            .read_to_end(&mut buf)?;
-        Ok(self.identify_with(&buf, Context { executable }))
+        let file = std::fs::File::open(path)?;
+        (&file).take(BYTES_MAX as u64).read_to_end(&mut buf)?;
+        let cx = Context { executable };
+        Ok(match file_source(file, meta.len(), &buf) {
+            Some(src) => self.identify_source(&buf, cx, &src),
+            None => self.identify_with(&buf, cx),
+        })
     }
+}
+
+/// A whole file for the ELF reader.
+#[cfg(unix)]
+struct FileSource {
+    file: std::fs::File,
+    size: u64,
+}
+
+#[cfg(unix)]
+impl elf::Source for FileSource {
+    fn read_at(&self, off: u64, len: usize) -> Vec<u8> {
+        use std::os::unix::fs::FileExt;
+        let mut v = vec![0u8; len.min(64 * 1024 * 1024)];
+        let mut n = 0;
+        while n < v.len() {
+            match self.file.read_at(&mut v[n..], off + n as u64) {
+                Ok(0) | Err(_) => break,
+                Ok(k) => n += k,
+            }
+        }
+        v.truncate(n);
+        v
+    }
+    fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+#[cfg(unix)]
+fn file_source(file: std::fs::File, size: u64, buf: &[u8]) -> Option<FileSource> {
+    // Only ELF files need it, and only when bigger than what was read.
+    (buf.starts_with(b"\x7fELF") && size > buf.len() as u64).then_some(FileSource { file, size })
+}
+
+#[cfg(not(unix))]
+fn file_source(_file: std::fs::File, _size: u64, _buf: &[u8]) -> Option<&'static [u8]> {
+    None
 }
 
 #[cfg(unix)]
