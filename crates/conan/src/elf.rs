@@ -113,6 +113,10 @@ pub(crate) fn details<S: Source>(head: &[u8], src: &S) -> Option<Details> {
             });
         }
     };
+    // Too short to hold the ELF header: no details.
+    if head.len() <= if class64 { 64 } else { 52 } {
+        return None;
+    }
     // libmagic swaps unless EI_DATA names the host order; an unknown
     // value therefore reads as the opposite of the host.
     let host_data = if cfg!(target_endian = "little") { 1 } else { 2 };
@@ -575,7 +579,11 @@ mod tests {
         assert_eq!(details(b"hello world", &src), None);
         let f = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00";
         let src: &[u8] = f;
-        let d = details(f, &src).expect("ELF");
+        assert_eq!(details(f, &src), None, "shorter than the header");
+        let mut f = f.to_vec();
+        f.resize(80, 0);
+        let src: &[u8] = &f;
+        let d = details(&f, &src).expect("ELF");
         assert_eq!(d.suffix, ", no program header, no section header");
     }
 }
