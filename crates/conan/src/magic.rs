@@ -160,36 +160,120 @@ impl Magic {
         done(b"data", b"application/octet-stream", None)
     }
 
-    /// Identifies a file: reads what `file` reads and uses its metadata
-    /// (an empty regular file is `inode/x-empty`; the exec bit counts).
+    /// Identifies a file, following symbolic links (`file -L`): reads what
+    /// `file` reads and uses its metadata (an empty regular file is
+    /// `inode/x-empty`; the exec bit counts; setuid, setgid and sticky
+    /// prefix the description; directories, devices, FIFOs and sockets are
+    /// described from their mode).
     pub fn identify_path(&self, path: &Path) -> std::io::Result<Outcome> {
         let meta = std::fs::metadata(path)?;
-        if meta.is_dir() {
-            return Ok(Outcome {
-                mime: "inode/directory".to_owned(),
-                encoding: "binary".to_owned(),
-                description: "directory".to_owned(),
-                extensions: Vec::new(),
-            });
+        self.identify_meta(path, &meta)
+    }
+
+    /// Identifies a file without following a final symbolic link (`file
+    /// -h`, file's default): a link is "symbolic link to TARGET".
+    pub fn identify_path_nofollow(&self, path: &Path) -> std::io::Result<Outcome> {
+        let meta = std::fs::symlink_metadata(path)?;
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(path)?;
+            let broken = std::fs::metadata(path).is_err();
+            let desc = format!(
+                "{}symbolic link to {}",
+                if broken { "broken " } else { "" },
+                target.display()
+            );
+            return Ok(inode(&desc, "inode/symlink"));
         }
-        let executable = executable(&meta);
+        self.identify_meta(path, &meta)
+    }
+
+    fn identify_meta(&self, path: &Path, meta: &std::fs::Metadata) -> std::io::Result<Outcome> {
+        let prefix = mode_prefix(meta);
+        if let Some(o) = special(meta) {
+            return Ok(with_prefix(o, &prefix, ", "));
+        }
+        let executable = executable(meta);
         if meta.is_file() && meta.len() == 0 {
-            return Ok(Outcome {
-                mime: "inode/x-empty".to_owned(),
-                encoding: "binary".to_owned(),
-                description: "empty".to_owned(),
-                extensions: Vec::new(),
-            });
+            return Ok(with_prefix(inode("empty", "inode/x-empty"), &prefix, ", "));
         }
         let mut buf = Vec::new();
         let file = std::fs::File::open(path)?;
         (&file).take(BYTES_MAX as u64).read_to_end(&mut buf)?;
         let cx = Context { executable };
-        Ok(match file_source(file, meta.len(), &buf) {
+        let out = match file_source(file, meta.len(), &buf) {
             Some(src) => self.identify_source(&buf, cx, &src),
             None => self.identify_with(&buf, cx),
-        })
+        };
+        Ok(with_prefix(out, &prefix, " "))
     }
+}
+
+fn inode(desc: &str, mime: &str) -> Outcome {
+    Outcome {
+        mime: mime.to_owned(),
+        encoding: "binary".to_owned(),
+        description: desc.to_owned(),
+        extensions: Vec::new(),
+    }
+}
+
+/// `setuid, setgid, sticky` as `file_fsmagic` prints them.
+#[cfg(unix)]
+fn mode_prefix(meta: &std::fs::Metadata) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode();
+    let parts: Vec<&str> = [(0o4000, "setuid"), (0o2000, "setgid"), (0o1000, "sticky")]
+        .iter()
+        .filter(|(bit, _)| mode & bit != 0)
+        .map(|(_, name)| *name)
+        .collect();
+    parts.join(", ")
+}
+
+#[cfg(not(unix))]
+fn mode_prefix(_meta: &std::fs::Metadata) -> String {
+    String::new()
+}
+
+fn with_prefix(mut o: Outcome, prefix: &str, sep: &str) -> Outcome {
+    if !prefix.is_empty() {
+        o.description = format!("{prefix}{sep}{}", o.description);
+    }
+    o
+}
+
+/// Directories, devices, FIFOs and sockets, described from their mode.
+#[cfg(unix)]
+fn special(meta: &std::fs::Metadata) -> Option<Outcome> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let ft = meta.file_type();
+    let dev = meta.rdev();
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    if ft.is_dir() {
+        Some(inode("directory", "inode/directory"))
+    } else if ft.is_char_device() {
+        Some(inode(
+            &format!("character special ({major}/{minor})"),
+            "inode/chardevice",
+        ))
+    } else if ft.is_block_device() {
+        Some(inode(
+            &format!("block special ({major}/{minor})"),
+            "inode/blockdevice",
+        ))
+    } else if ft.is_fifo() {
+        Some(inode("fifo (named pipe)", "inode/fifo"))
+    } else if ft.is_socket() {
+        Some(inode("socket", "inode/socket"))
+    } else {
+        None
+    }
+}
+
+#[cfg(not(unix))]
+fn special(meta: &std::fs::Metadata) -> Option<Outcome> {
+    meta.is_dir().then(|| inode("directory", "inode/directory"))
 }
 
 /// A whole file for the ELF reader.

@@ -120,6 +120,9 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(1);
     }
+    // file follows symbolic links only with -L or under POSIXLY_CORRECT.
+    let follow =
+        !args.no_dereference && (args.dereference || std::env::var_os("POSIXLY_CORRECT").is_some());
     let width = names.iter().map(|n| n.as_os_str().len()).max().unwrap_or(0);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -130,14 +133,10 @@ fn main() -> ExitCode {
                 .take(7 * 1024 * 1024)
                 .read_to_end(&mut buf)
                 .map(|_| magic.identify(&buf))
-        } else if args.no_dereference
-            && !args.dereference
-            && std::fs::symlink_metadata(name).is_ok_and(|m| m.file_type().is_symlink())
-        {
-            let target = std::fs::read_link(name).unwrap_or_default();
-            Ok(symlink_outcome(&magic, &target))
-        } else {
+        } else if follow {
             magic.identify_path(name)
+        } else {
+            magic.identify_path_nofollow(name)
         };
         let text = match result {
             Ok(o) => match show {
@@ -153,7 +152,7 @@ fn main() -> ExitCode {
                     }
                 }
             },
-            Err(e) => format!("cannot open `{}' ({e})", name.display()),
+            Err(e) => format!("cannot open `{}' ({})", name.display(), strerror(&e)),
         };
         let line = if args.brief {
             format!("{text}\n")
@@ -179,9 +178,11 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn symlink_outcome(_magic: &conan::Magic, target: &std::path::Path) -> conan::Outcome {
-    let mut o = _magic.identify(b"");
-    o.description = format!("symbolic link to {}", target.display());
-    o.mime = "inode/symlink".to_owned();
-    o
+/// The C library's wording of an I/O error, as `file` prints it.
+fn strerror(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(k) => text[..k].to_owned(),
+        None => text,
+    }
 }
