@@ -13,7 +13,7 @@ use crate::entry::{
     DateKind, Endian, Entry, MAX_STRING, Quick, Type, Value, flag, op, sflag, sign_extend,
 };
 use crate::format::{self, Arg};
-use crate::posix;
+use crate::{der, posix};
 
 /// libmagic's `FILE_INDIR_MAX` and `FILE_NAME_MAX`.
 const INDIR_MAX: u16 = 50;
@@ -1331,7 +1331,23 @@ impl<'d> Matcher<'d> {
             }
             Type::Use => return self.use_found,
             Type::Name | Type::Indirect => return true,
-            Type::Der => return false,
+            Type::Der => {
+                if !self.search.valid {
+                    return false;
+                }
+                let region = s
+                    .get(self.search.start..self.search.start + self.search.len)
+                    .unwrap_or(&[]);
+                return match der::cmp(region, m.bytes()) {
+                    Some(text) => {
+                        let n = text.len().min(MAX_STRING - 1);
+                        self.s[..n].copy_from_slice(&text[..n]);
+                        self.s[n] = 0;
+                        true
+                    }
+                    None => false,
+                };
+            }
             Type::Guid => {
                 l = 0;
                 let g = match &m.value {
@@ -1417,7 +1433,20 @@ impl<'d> Matcher<'d> {
                 }
             }
             Type::Clear | Type::Default | Type::Indirect | Type::Offset | Type::Use => o,
-            Type::Der => return None,
+            Type::Der => {
+                let region = s
+                    .get(self.search.start..self.search.start + self.search.len)
+                    .unwrap_or(&[]);
+                let (o, end) = der::offs(region, s.len(), self.offset, m.offset)?;
+                let level = m.cont_level as usize;
+                if level != 0 {
+                    if end > s.len() {
+                        return None;
+                    }
+                    self.level(level - 1).off = end as i32;
+                }
+                o
+            }
             Type::Guid => o.wrapping_add(16),
             _ => 0,
         };
