@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::database::Database;
 use crate::encoding;
 use crate::format::push_octal;
-use crate::matcher::{Buf, Mode, softmagic};
+use crate::matcher::{Buf, Mode, SEPARATOR, softmagic};
 use crate::text::{self, BYTES_MAX};
 use crate::{csv, elf, json, tar};
 
@@ -34,12 +34,23 @@ pub struct Context {
     /// The file is executable (some entries say "pie executable" rather
     /// than "shared object" from this, as `file` does from the mode).
     pub executable: bool,
+    /// Report every match, not only the first (`file -k`): matches are
+    /// separated by a newline and `- `.
+    pub keep_going: bool,
 }
 
 impl Context {
     /// A context with the executable bit set as given.
     pub fn executable(executable: bool) -> Context {
-        Context { executable }
+        Context {
+            executable,
+            keep_going: false,
+        }
+    }
+
+    /// The same context, reporting every match (`file -k`) or not.
+    pub fn with_keep_going(self, keep_going: bool) -> Context {
+        Context { keep_going, ..self }
     }
 }
 
@@ -48,6 +59,7 @@ impl Context {
 #[derive(Debug)]
 pub struct Magic {
     db: Database,
+    keep_going: bool,
 }
 
 fn escape(bytes: &[u8]) -> String {
@@ -76,7 +88,15 @@ fn extensions(ext: Option<&[u8]>) -> Vec<String> {
 impl Magic {
     /// Wraps a loaded database.
     pub fn new(db: Database) -> Magic {
-        Magic { db }
+        Magic {
+            db,
+            keep_going: false,
+        }
+    }
+
+    /// Report every match in the descriptions of files (`file -k`).
+    pub fn with_keep_going(self, keep_going: bool) -> Magic {
+        Magic { keep_going, ..self }
     }
 
     /// The database.
@@ -119,16 +139,46 @@ impl Magic {
             description: escape(desc),
             extensions: extensions(ext),
         };
+        // With `keep_going` (file -k) every check that matches adds to the
+        // description, separated as libmagic separates them; the MIME type
+        // is the first one found.
+        let kg = cx.keep_going;
+        let mut out: Vec<u8> = Vec::new();
+        let mut first_mime: Option<Vec<u8>> = None;
+        let mut first_ext: Option<Vec<u8>> = None;
+        let mut checkdone = |out: &mut Vec<u8>, desc: &[u8], mime: Option<&[u8]>| -> bool {
+            out.extend_from_slice(desc);
+            if first_mime.is_none() {
+                first_mime = mime.map(<[u8]>::to_vec);
+            }
+            if kg {
+                out.extend_from_slice(SEPARATOR);
+            }
+            !kg
+        };
         if let Some(t) = tar::detect(buf) {
-            return done(t.description().as_bytes(), b"application/x-tar", None);
+            if checkdone(
+                &mut out,
+                t.description().as_bytes(),
+                Some(b"application/x-tar"),
+            ) {
+                return done(&out, b"application/x-tar", None);
+            }
         }
         if let Some(j) = json::detect(buf) {
-            return done(j.description().as_bytes(), j.mime().as_bytes(), None);
-        }
-        if looks_text {
-            if csv::detect(buf).is_some() {
-                return done(b"CSV text", b"text/csv", None);
+            if checkdone(
+                &mut out,
+                j.description().as_bytes(),
+                Some(j.mime().as_bytes()),
+            ) {
+                return done(&out, j.mime().as_bytes(), None);
             }
+        }
+        if looks_text
+            && csv::detect(buf).is_some()
+            && checkdone(&mut out, b"CSV text", Some(b"text/csv"))
+        {
+            return done(&out, b"text/csv", None);
         }
         // libmagic reads ELF headers before the database: the dynamic
         // section decides the exec bit that `${x?...}` descriptions test.
@@ -138,26 +188,43 @@ impl Magic {
             f: buf,
             e: Some(buf),
         };
-        let found = softmagic(&self.db, whole, Mode::Binary, looks_text, exec);
+        let found = softmagic(&self.db, whole, Mode::Binary, looks_text, exec, kg);
         if found.matched {
             let mut desc = found.desc;
             if let Some(e) = &elf {
                 desc.extend_from_slice(e.suffix.as_bytes());
             }
-            let mime = match found.mime {
-                Some(m) => m,
-                None => match text::describe(&self.db, buf, exec) {
-                    Some(t) => t.mime,
-                    None => b"application/octet-stream".to_vec(),
-                },
-            };
-            return done(&desc, &mime, found.ext.as_deref());
+            first_ext = first_ext.or(found.ext);
+            if !kg {
+                let mime = match found.mime {
+                    Some(m) => m,
+                    None => {
+                        let mut scratch = Vec::new();
+                        match text::describe(&self.db, buf, exec, false, &mut scratch) {
+                            Some(t) => t.mime,
+                            None => b"application/octet-stream".to_vec(),
+                        }
+                    }
+                };
+                return done(&desc, &mime, first_ext.as_deref());
+            }
+            checkdone(&mut out, &desc, found.mime.as_deref());
         }
-        if let Some(t) = text::describe(&self.db, buf, exec) {
-            let ext = t.ext.clone();
-            return done(&t.desc, &t.mime, ext.as_deref());
+        match text::describe(&self.db, buf, exec, kg, &mut out) {
+            Some(t) => {
+                first_mime = first_mime.or(Some(t.mime));
+                first_ext = first_ext.or(t.ext);
+            }
+            None => {
+                out.extend_from_slice(b"data");
+            }
         }
-        done(b"data", b"application/octet-stream", None)
+        // trim_separator
+        if out.ends_with(SEPARATOR) {
+            out.truncate(out.len() - SEPARATOR.len());
+        }
+        let mime = first_mime.unwrap_or_else(|| b"application/octet-stream".to_vec());
+        done(&out, &mime, first_ext.as_deref())
     }
 
     /// Identifies a file, following symbolic links (`file -L`): reads what
@@ -199,7 +266,10 @@ impl Magic {
         let mut buf = Vec::new();
         let file = std::fs::File::open(path)?;
         (&file).take(BYTES_MAX as u64).read_to_end(&mut buf)?;
-        let cx = Context { executable };
+        let cx = Context {
+            executable,
+            keep_going: self.keep_going,
+        };
         let out = match file_source(file, meta.len(), &buf) {
             Some(src) => self.identify_source(&buf, cx, &src),
             None => self.identify_with(&buf, cx),

@@ -104,11 +104,22 @@ pub(crate) struct Matcher<'d> {
     printed_something: bool,
     need_separator: bool,
     firstline: bool,
+    keep_going: bool,
     steps: u64,
 }
 
+/// libmagic's `FILE_SEPARATOR` between matches of `file -k`.
+pub(crate) const SEPARATOR: &[u8] = b"\n- ";
+
 /// Runs the soft-magic tests of `mode` over `buf`.
-pub(crate) fn softmagic(db: &Database, buf: Buf<'_>, mode: Mode, text: bool, exec: bool) -> Found {
+pub(crate) fn softmagic(
+    db: &Database,
+    buf: Buf<'_>,
+    mode: Mode,
+    text: bool,
+    exec: bool,
+    keep_going: bool,
+) -> Found {
     let mut m = Matcher {
         db,
         exec,
@@ -130,6 +141,7 @@ pub(crate) fn softmagic(db: &Database, buf: Buf<'_>, mode: Mode, text: bool, exe
         printed_something: false,
         need_separator: false,
         firstline: true,
+        keep_going,
         steps: 0,
     };
     let mut returnval = false;
@@ -521,6 +533,7 @@ impl<'d> Matcher<'d> {
                 *returnval = true;
                 self.need_separator = true;
                 self.printed_something = true;
+                self.print_sep();
                 self.mprint(m, bb);
             }
             match self.moffset(m, bb) {
@@ -601,7 +614,10 @@ impl<'d> Matcher<'d> {
                 if !m.desc.is_empty() {
                     *found_match = true;
                     *returnval = true;
-                    self.printed_something = true;
+                    if !self.printed_something {
+                        self.printed_something = true;
+                        self.print_sep();
+                    }
                     if self.need_separator && !m.has(flag::NOSPACE) {
                         self.out.push(b' ');
                     }
@@ -619,12 +635,25 @@ impl<'d> Matcher<'d> {
                 self.firstline = false;
             }
             if *found_match {
-                return Ok(*returnval);
+                if !self.keep_going {
+                    return Ok(*returnval);
+                }
+                // `file -k`: go on, and separate the next match.
+                self.printed_something = false;
+                self.firstline = false;
             }
             cont_level = 0;
             idx += 1;
         }
         Ok(*returnval)
+    }
+
+    /// `print_sep`: with `file -k`, matches after the first are put on
+    /// their own line.
+    fn print_sep(&mut self) {
+        if self.keep_going && !self.firstline {
+            self.out.extend_from_slice(SEPARATOR);
+        }
     }
 
     /// `msetoffset`. `None`: skip the entry; `Some(Some(buf))`: switch the

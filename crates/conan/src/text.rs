@@ -11,10 +11,10 @@ const MAXLINELEN: usize = 300;
 /// libmagic's `FILE_BYTES_MAX`.
 pub(crate) const BYTES_MAX: usize = 7 * 1024 * 1024;
 
-/// The description and MIME type of a text buffer.
+/// The MIME type and extensions of a text buffer (its description is
+/// appended to the caller's output).
 #[derive(Debug)]
 pub(crate) struct Described {
-    pub(crate) desc: Vec<u8>,
     pub(crate) mime: Vec<u8>,
     pub(crate) ext: Option<Vec<u8>>,
 }
@@ -89,7 +89,13 @@ fn replace_suffix(out: &mut Vec<u8>, suffix: &[u8], with: &[u8]) -> bool {
 }
 
 /// `file_ascmagic`: `None` when the buffer is not text.
-pub(crate) fn describe(db: &Database, buf: &[u8], exec: bool) -> Option<Described> {
+pub(crate) fn describe(
+    db: &Database,
+    buf: &[u8],
+    exec: bool,
+    keep_going: bool,
+    desc: &mut Vec<u8>,
+) -> Option<Described> {
     let mut bb = trim_nuls(buf);
     if bb.len() & 1 == 1 && buf.len() & 1 == 0 {
         bb = &buf[..bb.len() + 1];
@@ -105,14 +111,20 @@ pub(crate) fn describe(db: &Database, buf: &[u8], exec: bool) -> Option<Describe
         Code::Utf7 => 0,
         _ => decoded.utf8.len(),
     };
-    let mut desc = Vec::new();
     let mut mime = None;
     let mut ext = None;
     if ulen > 0 {
         let u = &decoded.utf8[..];
-        let found = softmagic(db, Buf { f: u, e: Some(u) }, Mode::Text, true, exec);
+        let found = softmagic(
+            db,
+            Buf { f: u, e: Some(u) },
+            Mode::Text,
+            true,
+            exec,
+            keep_going,
+        );
         if found.matched {
-            desc = found.desc;
+            desc.extend_from_slice(&found.desc);
         }
         mime = found.mime;
         ext = found.ext;
@@ -132,8 +144,8 @@ pub(crate) fn describe(db: &Database, buf: &[u8], exec: bool) -> Option<Describe
     }
     let mut executable = false;
     if !desc.is_empty() {
-        if !replace_suffix(&mut desc, b" text", b", ") {
-            if replace_suffix(&mut desc, b" text executable", b", ") {
+        if !replace_suffix(desc, b" text", b", ") {
+            if replace_suffix(desc, b" text executable", b", ") {
                 executable = true;
             } else {
                 desc.extend_from_slice(b", ");
@@ -185,7 +197,6 @@ pub(crate) fn describe(db: &Database, buf: &[u8], exec: bool) -> Option<Describe
         desc.extend_from_slice(b", with overstriking");
     }
     Some(Described {
-        desc,
         mime: mime.unwrap_or_else(|| b"text/plain".to_vec()),
         ext,
     })

@@ -27,7 +27,7 @@ struct Args {
     /// Output the usual extensions of the type (`???` if unknown).
     #[arg(long = "extension")]
     extension: bool,
-    /// Keep going: accepted for compatibility (conan reports the first match).
+    /// Keep going: report every match, not only the first.
     #[arg(short = 'k', long = "keep-going")]
     keep_going: bool,
     /// Read the names of the files to examine from FILE (`-` for stdin).
@@ -70,7 +70,6 @@ fn main() -> ExitCode {
     } else {
         Show::Description
     };
-    let _ = args.keep_going;
     let loaded = match &args.magic_file {
         Some(path) => conan::Database::load(path),
         None => match conan::Database::load_default() {
@@ -93,7 +92,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let magic = conan::Magic::new(db);
+    let magic = conan::Magic::new(db).with_keep_going(args.keep_going);
     let mut names: Vec<PathBuf> = args.files.clone();
     if let Some(list) = &args.files_from {
         let text = if list.as_os_str() == "-" {

@@ -74,3 +74,19 @@ fn matcher_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Magic>();
 }
+
+#[test]
+fn huge_sparse_file_reads_only_a_bounded_prefix() {
+    let dir = std::env::temp_dir().join(format!("conan-sparse-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("sparse.bin");
+    let f = std::fs::File::create(&path).expect("create");
+    // 2 GiB of holes: reading it all would take seconds and 2 GiB of memory.
+    f.set_len(2 << 30).expect("set_len");
+    drop(f);
+    let out = Magic::new(Database::builtin()).identify_path(&path);
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = out.expect("readable");
+    assert_eq!(out.mime, "application/octet-stream");
+    assert_eq!(out.description, "data");
+}

@@ -65,6 +65,8 @@ fn parity_with_file() {
     }
     let db = Database::load(&magdir).expect("the Magdir loads");
     let magic = Magic::new(db);
+    let keep_going =
+        Magic::new(Database::load(&magdir).expect("the Magdir loads")).with_keep_going(true);
 
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -98,6 +100,7 @@ fn parity_with_file() {
     let descs = file_lines(&list, None);
     let mimes = file_lines(&list, Some("--mime-type"));
     let encs = file_lines(&list, Some("--mime-encoding"));
+    let keeps = file_lines(&list, Some("-k"));
     assert_eq!(descs.len(), files.len());
 
     // The system's compiled database must give the same answers as the
@@ -121,10 +124,14 @@ fn parity_with_file() {
             let from_mgc = c.identify_path(path).expect("readable corpus file");
             assert_eq!(ours, from_mgc, "Magdir and magic.mgc disagree on {name}");
         }
+        let all = keep_going
+            .identify_path(path)
+            .expect("readable corpus file");
         for (field, theirs, mine) in [
             ("mime", &mimes[i], &ours.mime),
             ("description", &descs[i], &ours.description),
             ("encoding", &encs[i], &ours.encoding),
+            ("keep-going", &keeps[i], &all.description),
         ] {
             if theirs == mine {
                 *agree.entry(field).or_default() += 1;
@@ -137,7 +144,7 @@ fn parity_with_file() {
         }
     }
     let n = files.len();
-    for field in ["mime", "description", "encoding"] {
+    for field in ["mime", "description", "encoding", "keep-going"] {
         let a = agree.get(field).copied().unwrap_or(0);
         eprintln!(
             "parity {field}: {a}/{n} = {:.2}%",
