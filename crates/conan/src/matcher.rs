@@ -648,10 +648,11 @@ impl<'d> Matcher<'d> {
         Ok(*returnval)
     }
 
-    /// `print_sep`: with `file -k`, matches after the first are put on
-    /// their own line.
+    /// `print_sep`: matches after the first line are put on their own line
+    /// (with `file -k`, and, as in libmagic, inside `use`/`indirect` once a
+    /// named group has printed).
     fn print_sep(&mut self) {
-        if self.keep_going && !self.firstline {
+        if !self.firstline {
             self.out.extend_from_slice(SEPARATOR);
         }
     }

@@ -90,3 +90,19 @@ fn huge_sparse_file_reads_only_a_bounded_prefix() {
     assert_eq!(out.mime, "application/octet-stream");
     assert_eq!(out.description, "data");
 }
+
+#[test]
+fn separator_inside_use_and_indirect_like_libmagic() {
+    // file 5.44 with this magic prints "outer in\012- bee" for "AB": once a
+    // named group has printed, a nested indirect match starts a new line
+    // (what Mach-O universal binaries show).
+    let db = Database::from_text(
+        "sep",
+        b"0\tname\tinner\n>0\tbyte\tx\tin\n\n0\tstring\tAB\touter\n>0\tuse\tinner\n>1\tindirect\tx\t\\b\n\n0\tstring\tB\tbee\n",
+    )
+    .expect("parses");
+    assert_eq!(
+        Magic::new(db).identify(b"AB").description,
+        "outer in\\012- bee"
+    );
+}
