@@ -14,15 +14,35 @@
 //! `clear`, masks and operators, `!:mime`, `!:ext`, `!:apple`,
 //! `!:strength`), libmagic's strength ordering, the printf-style
 //! descriptions, and the checks libmagic does in C (empty files, text
-//! encodings and line terminators, tar, JSON, CSV).
-//!
-//! It reads the compiled `magic.mgc` of file 5.44 (format 18) as well as
-//! the text files, and adds ELF details as `file` does ("dynamically
-//! linked, interpreter ..., BuildID[sha1]=..., stripped").
+//! encodings and line terminators, tar, JSON, CSV, ELF details such as
+//! "dynamically linked, interpreter ..., BuildID[sha1]=..., stripped",
+//! ASN.1 `der`, file modes), `file -k` (every match). It reads the
+//! compiled `magic.mgc` of file 5.44 (format 18) as well as text magic
+//! files, and has a small built-in database of web types
+//! ([`Database::builtin`]) for machines without one.
 //!
 //! What it does not do (yet): CDF/OLE2 compound-document details (old MS
-//! Office files get the database's description only), decompression
-//! (`file -z`), `file -k`'s list of every match, SIMH tape images.
+//! Office files get the database's description, not file's summary-info
+//! one), decompression (`file -z`), SIMH tape images, local time zones
+//! for `ldate` (printed in UTC).
+//!
+//! ```text
+//! module      role
+//! parse       magic(5) text -> entries      mgc       compiled magic.mgc -> entries
+//! database    sets, strength order, index   strength  libmagic's strength
+//! matcher     soft-magic interpreter        format    printf subset, dates, escapes
+//! posix       POSIX ERE -> regex            der       ASN.1 DER walking
+//! encoding    text encodings                text      text descriptions
+//! json/csv/tar/elf  checks in code          magic     the pipeline, Outcome
+//! builtin     built-in web database
+//! ```
+//!
+//! Feature flags: `cli` (default) builds the `conan` binary with clap; a
+//! library user can set `default-features = false` to drop clap.
+//!
+//! Dependencies: `regex` for magic `regex` tests (linear time on hostile
+//! input; POSIX syntax is translated, see `posix.rs`), `memchr` for the
+//! `search` tests and the text scans, `thiserror` for the error types.
 //!
 //! No async runtime and no C: matching is plain code over a byte slice,
 //! bounded in recursion (`use` and `indirect` depth 50 as in libmagic) and
