@@ -1,0 +1,292 @@
+//! A loaded magic database: the entries of one or more magic files, split
+//! into the main set and the named (`name`/`use`) set, flagged as text or
+//! binary tests and sorted by strength (`apprentice_load`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::encoding::looks_utf8;
+use crate::entry::{Entry, Type, flag, sflag};
+use crate::mgc::{self, MgcError};
+use crate::parse::{Group, ParseError, parse_file};
+use crate::strength::strength;
+
+/// Why a database could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// A magic file or directory could not be read.
+    #[error("cannot read magic file {path}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A magic file has a line that does not parse.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// A compiled database (`.mgc`) is corrupt or of another version.
+    #[error("invalid compiled magic file {path}")]
+    Compiled {
+        /// The path.
+        path: PathBuf,
+        /// What is wrong.
+        #[source]
+        source: MgcError,
+    },
+    /// No database was found where libmagic looks.
+    #[error("no magic database found (tried {tried:?})")]
+    NotFound {
+        /// The paths tried.
+        tried: Vec<PathBuf>,
+    },
+}
+
+/// A compiled set of magic entries, ready for matching. `Send + Sync`.
+#[derive(Debug)]
+pub struct Database {
+    /// The main set, flattened in match order (top-level entries strongest
+    /// first, each followed by its continuations).
+    pub(crate) main: Vec<Entry>,
+    /// Named entries (`name`) and their continuations, flattened.
+    pub(crate) named: Vec<Entry>,
+    /// Name -> range in `named`.
+    pub(crate) names: HashMap<Vec<u8>, (usize, usize)>,
+    /// A dense index of the top-level entries of `main`, scanned before the
+    /// entries themselves so that most are rejected without touching them.
+    pub(crate) tops: Vec<Top>,
+}
+
+/// What the matcher needs to know of a top-level entry to skip it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Top {
+    /// Index of the entry in `main`.
+    pub(crate) start: usize,
+    /// `flag::BINTEST`/`TEXTTEST` of the entry.
+    pub(crate) tests: u8,
+    /// The entry only runs on binary (`Some(false)`) or text (`Some(true)`)
+    /// buffers, from its `/b` or `/t` string flag alone.
+    pub(crate) only_text: Option<bool>,
+    /// The entry's shortcut.
+    pub(crate) quick: crate::entry::Quick,
+    /// Type and signedness, for the numeric shortcut.
+    pub(crate) typ: Type,
+    pub(crate) unsigned: bool,
+}
+
+impl Database {
+    /// Parses magic(5) text. `origin` names the source in errors.
+    pub fn from_text(origin: &str, text: &[u8]) -> Result<Database, LoadError> {
+        let mut groups = Vec::new();
+        parse_file(origin, text, &mut groups)?;
+        Ok(Database::from_groups(groups))
+    }
+
+    /// Reads a compiled database (`magic.mgc` of file 5.44, version 18).
+    pub fn from_compiled(data: &[u8]) -> Result<Database, MgcError> {
+        let (main, named) = mgc::read(data)?;
+        Ok(Database::assemble_flat(main, named))
+    }
+
+    /// Loads the database the way libmagic finds it: the paths of the
+    /// `MAGIC` environment variable (colon-separated), else
+    /// `/usr/share/misc/magic`; for each, `PATH.mgc` if it exists, else
+    /// `PATH` itself (compiled, a text file or a directory).
+    pub fn load_default() -> Result<Database, LoadError> {
+        let list = std::env::var_os("MAGIC")
+            .map(|v| std::env::split_paths(&v).collect::<Vec<_>>())
+            .unwrap_or_else(|| vec![PathBuf::from("/usr/share/misc/magic")]);
+        let mut tried = Vec::new();
+        for p in list {
+            let mut mgc = p.clone().into_os_string();
+            mgc.push(".mgc");
+            let mgc = PathBuf::from(mgc);
+            for candidate in [mgc, p] {
+                if candidate.exists() {
+                    return Database::load(&candidate);
+                }
+                tried.push(candidate);
+            }
+        }
+        Err(LoadError::NotFound { tried })
+    }
+
+    /// Loads a compiled database, a magic file, or every regular file of a
+    /// directory in name order (like `file -m Magdir`).
+    pub fn load(path: &Path) -> Result<Database, LoadError> {
+        let io = |source| LoadError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(io)?;
+        let mut files = Vec::new();
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(path).map_err(io)? {
+                let entry = entry.map_err(io)?;
+                let name = entry.file_name();
+                if name.as_encoded_bytes().first() == Some(&b'.') {
+                    continue;
+                }
+                let p = entry.path();
+                if std::fs::metadata(&p).is_ok_and(|m| m.is_file()) {
+                    files.push(p);
+                }
+            }
+            // strcmp order of the full paths, as libmagic sorts them.
+            files.sort_by(|a, b| {
+                a.as_os_str()
+                    .as_encoded_bytes()
+                    .cmp(b.as_os_str().as_encoded_bytes())
+            });
+        } else {
+            let mut f = std::fs::File::open(path).map_err(io)?;
+            let mut head = [0u8; 4];
+            let n = std::io::Read::read(&mut f, &mut head).map_err(io)?;
+            if mgc::is_compiled(&head[..n]) {
+                use std::io::Seek;
+                f.seek(std::io::SeekFrom::Start(0)).map_err(io)?;
+                let total = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+                let mut r = std::io::BufReader::with_capacity(1 << 16, f);
+                let (main, named) =
+                    mgc::read_stream(&mut r, total)
+                        .map_err(io)?
+                        .map_err(|source| LoadError::Compiled {
+                            path: path.to_owned(),
+                            source,
+                        })?;
+                return Ok(Database::assemble_flat(main, named));
+            }
+            files.push(path.to_owned());
+        }
+        let mut groups = Vec::new();
+        for f in files {
+            let text = std::fs::read(&f).map_err(|source| LoadError::Io {
+                path: f.clone(),
+                source,
+            })?;
+            parse_file(&f.display().to_string(), &text, &mut groups)?;
+        }
+        Ok(Database::from_groups(groups))
+    }
+
+    /// Number of top-level entries in the main set.
+    pub fn len(&self) -> usize {
+        self.main.iter().filter(|e| e.cont_level == 0).count()
+    }
+
+    /// Whether the main set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.main.is_empty()
+    }
+
+    pub(crate) fn from_groups(groups: Vec<Group>) -> Database {
+        let mut main_groups = Vec::new();
+        let mut named_groups = Vec::new();
+        for mut g in groups {
+            if g.is_empty() {
+                continue;
+            }
+            set_test_type(&mut g[0]);
+            if g[0].typ == Type::Name {
+                named_groups.push(g);
+            } else {
+                main_groups.push(g);
+            }
+        }
+        let sort = |v: &mut Vec<Group>| {
+            let mut keyed: Vec<(i64, Group)> = v.drain(..).map(|g| (strength(&g[0]), g)).collect();
+            // glibc's qsort is a stable merge sort for arrays this size.
+            keyed.sort_by_key(|k| std::cmp::Reverse(k.0));
+            v.extend(keyed.into_iter().map(|(_, g)| g));
+        };
+        sort(&mut main_groups);
+        sort(&mut named_groups);
+        Database::assemble(main_groups, named_groups)
+    }
+
+    /// Flattens sorted groups and indexes the named ones.
+    fn assemble(main_groups: Vec<Group>, named_groups: Vec<Group>) -> Database {
+        Database::assemble_flat(
+            main_groups.into_iter().flatten().collect(),
+            named_groups.into_iter().flatten().collect(),
+        )
+    }
+
+    /// Indexes flattened, sorted sets.
+    pub(crate) fn assemble_flat(main: Vec<Entry>, named: Vec<Entry>) -> Database {
+        let mut names = HashMap::new();
+        let mut k = 0;
+        while k < named.len() {
+            let start = k;
+            k += 1;
+            while k < named.len() && named[k].cont_level != 0 {
+                k += 1;
+            }
+            names.entry(named[start].bytes().to_vec()).or_insert((start, k));
+        }
+        let tops = main
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.cont_level == 0)
+            .map(|(start, e)| {
+                let flt = e.str_flags & (sflag::BINTEST | sflag::TEXTTEST);
+                let only_text = if e.typ == Type::Name || !e.typ.is_string() {
+                    None
+                } else if flt == sflag::BINTEST {
+                    Some(false)
+                } else if flt == sflag::TEXTTEST {
+                    Some(true)
+                } else {
+                    None
+                };
+                Top {
+                    start,
+                    tests: e.flag & (flag::BINTEST | flag::TEXTTEST),
+                    only_text,
+                    quick: e.quick(),
+                    typ: e.typ,
+                    unsigned: e.has(flag::UNSIGNED),
+                }
+            })
+            .collect();
+        Database {
+            main,
+            named,
+            names,
+            tops,
+        }
+    }
+}
+
+/// `set_test_type`: whether a top-level entry runs on binary or text data.
+fn set_test_type(m: &mut Entry) {
+    match m.typ {
+        Type::String | Type::PString | Type::String16(_) => {
+            if m.str_flags & sflag::TEXTTEST != 0 {
+                m.flag |= flag::TEXTTEST;
+            } else {
+                m.flag |= flag::BINTEST;
+            }
+        }
+        Type::Regex | Type::Search => {
+            if m.str_flags & sflag::BINTEST != 0 {
+                m.flag |= flag::BINTEST;
+            }
+            if m.str_flags & sflag::TEXTTEST != 0 {
+                m.flag |= flag::TEXTTEST;
+            }
+            if m.flag & (flag::TEXTTEST | flag::BINTEST) != 0 {
+                return;
+            }
+            if looks_utf8(m.bytes()) <= 0 {
+                m.flag |= flag::BINTEST;
+            } else {
+                m.flag |= flag::TEXTTEST;
+            }
+        }
+        Type::Default | Type::Name | Type::Use | Type::Indirect | Type::Clear | Type::Id3(_) => {}
+        _ => m.flag |= flag::BINTEST,
+    }
+}

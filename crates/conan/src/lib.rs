@@ -1,0 +1,96 @@
+//! conan: `file`/libmagic in Rust. It reads magic(5) databases (the text
+//! format of file's `Magdir`) and says what a buffer is: its MIME type,
+//! character encoding, description and usual extensions, with the same
+//! answers as `file` 5.44 gives from the same database.
+//!
+//! ```text
+//!  Magdir/*  --parse-->  Database (sorted by strength) --Magic::identify-->  Outcome
+//!                                                    ^ tar, JSON, CSV, text encodings (in code)
+//! ```
+//!
+//! What it does: the magic(5) syntax of file 5.44 (continuation levels,
+//! relative and indirect offsets with arithmetic, every numeric, date,
+//! string, search and regex type, `name`/`use`, `indirect`, `default`,
+//! `clear`, masks and operators, `!:mime`, `!:ext`, `!:apple`,
+//! `!:strength`), libmagic's strength ordering, the printf-style
+//! descriptions, and the checks libmagic does in C (empty files, text
+//! encodings and line terminators, tar, JSON, CSV, ELF details such as
+//! "dynamically linked, interpreter ..., BuildID[sha1]=..., stripped",
+//! ASN.1 `der`, file modes), `file -k` (every match). It reads the
+//! compiled `magic.mgc` of file 5.44 (format 18) as well as text magic
+//! files, and has a small built-in database of web types
+//! ([`Database::builtin`]) for machines without one.
+//!
+//! What it does not do (yet): CDF/OLE2 compound-document details (old MS
+//! Office files get the database's description, not file's summary-info
+//! one), decompression (`file -z`), SIMH tape images, local time zones
+//! for `ldate` (printed in UTC).
+//!
+//! ```text
+//! module      role
+//! parse       magic(5) text -> entries      mgc       compiled magic.mgc -> entries
+//! database    sets, strength order, index   strength  libmagic's strength
+//! matcher     soft-magic interpreter        format    printf subset, dates, escapes
+//! posix       POSIX ERE -> regex            der       ASN.1 DER walking
+//! encoding    text encodings                text      text descriptions
+//! json/csv/tar/elf  checks in code          magic     the pipeline, Outcome
+//! builtin     built-in web database
+//! ```
+//!
+//! Feature flags: `cli` (default) builds the `conan` binary with clap; a
+//! library user can set `default-features = false` to drop clap.
+//!
+//! Dependencies: `regex` for magic `regex` tests (linear time on hostile
+//! input; POSIX syntax is translated, see `posix.rs`), `memchr` for the
+//! `search` tests and the text scans, `thiserror` for the error types.
+//!
+//! No async runtime and no C: matching is plain code over a byte slice,
+//! bounded in recursion (`use` and `indirect` depth 50 as in libmagic) and
+//! in total work, so hostile databases or buffers cannot hang it.
+//!
+//! ```
+//! let db = conan::Database::from_text(
+//!     "web",
+//!     b"0\tstring\t\\x89PNG\\r\\n\\x1a\\n\tPNG image data\n\
+//!       !:mime\timage/png\n\
+//!       >16\tbelong\tx\t\\b, %d x\n\
+//!       >20\tbelong\tx\t%d\n",
+//! )?;
+//! let magic = conan::Magic::new(db);
+//! let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+//! png.extend_from_slice(&640u32.to_be_bytes());
+//! png.extend_from_slice(&480u32.to_be_bytes());
+//! let out = magic.identify(&png);
+//! assert_eq!(out.mime, "image/png");
+//! assert_eq!(out.description, "PNG image data, 640 x 480");
+//! assert_eq!(magic.identify(b"hello\r\n").description, "ASCII text, with CRLF line terminators");
+//! # Ok::<(), conan::LoadError>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+// The matcher mirrors libmagic's C control flow branch for branch so that
+// it can be checked against it; merged conditions would hide that mapping.
+#![allow(clippy::collapsible_if, clippy::collapsible_match)]
+
+mod builtin;
+mod csv;
+mod database;
+mod der;
+mod elf;
+mod encoding;
+mod entry;
+mod format;
+mod json;
+mod magic;
+mod matcher;
+mod mgc;
+mod parse;
+mod posix;
+mod strength;
+mod tar;
+mod text;
+
+pub use database::{Database, LoadError};
+pub use magic::{Context, Magic, Outcome};
+pub use mgc::MgcError;
+pub use parse::{ParseError, ParseErrorKind};

@@ -1,0 +1,226 @@
+//! POSIX extended regular expressions (what magic files use, compiled by
+//! libmagic with `regcomp(REG_EXTENDED | REG_NEWLINE)`) translated to the
+//! `regex` crate's syntax over bytes.
+//!
+//! Why `regex`: linear time whatever the pattern or input (a hostile file
+//! cannot make a test take exponential time), and no C dependency. The
+//! difference is the match extent of alternations (POSIX picks the longest,
+//! `regex` the first); it only shows in the `%s` of a few descriptions.
+
+use regex::bytes::{Regex, RegexBuilder};
+
+/// Compiles a magic `regex` value; `None` when it is not a valid POSIX ERE.
+pub(crate) fn compile(pattern: &[u8], ignore_case: bool) -> Option<Regex> {
+    let pattern = match memchr::memchr(0, pattern) {
+        Some(n) => &pattern[..n],
+        None => pattern,
+    };
+    let translated = translate(pattern)?;
+    RegexBuilder::new(&translated)
+        .unicode(false)
+        .multi_line(true)
+        .dot_matches_new_line(false)
+        .case_insensitive(ignore_case)
+        .size_limit(1 << 22)
+        .build()
+        .ok()
+}
+
+fn push_byte(out: &mut String, c: u8) {
+    if c.is_ascii_alphanumeric() || c == b'_' {
+        out.push(char::from(c));
+    } else {
+        out.push_str(&format!("\\x{c:02x}"));
+    }
+}
+
+/// Rewrites a POSIX ERE into `regex` syntax.
+fn translate(p: &[u8]) -> Option<String> {
+    let mut out = String::with_capacity(p.len() * 2);
+    let mut i = 0;
+    // Whether the previous token can take a repetition operator.
+    let mut atom = false;
+    while i < p.len() {
+        let c = p[i];
+        match c {
+            b'\\' => {
+                i += 1;
+                let &e = p.get(i)?;
+                match e {
+                    b'<' | b'>' => {
+                        out.push_str("\\b");
+                        atom = false;
+                    }
+                    b'w' | b'W' | b's' | b'S' => {
+                        out.push('\\');
+                        out.push(char::from(e));
+                        atom = true;
+                    }
+                    b'b' | b'B' => {
+                        out.push('\\');
+                        out.push(char::from(e));
+                        atom = false;
+                    }
+                    b'1'..=b'9' => return None, // back-references
+                    _ => {
+                        push_byte(&mut out, e);
+                        atom = true;
+                    }
+                }
+                i += 1;
+            }
+            b'[' => {
+                let (class, used) = bracket(&p[i..])?;
+                out.push_str(&class);
+                i += used;
+                atom = true;
+            }
+            b'{' => {
+                // An interval only after an atom and when well formed.
+                let close = p[i..].iter().position(|&x| x == b'}');
+                let ok = atom
+                    && close.is_some_and(|k| {
+                        let body = &p[i + 1..i + k];
+                        !body.is_empty()
+                            && body.iter().all(|&x| x.is_ascii_digit() || x == b',')
+                            && body.iter().filter(|&&x| x == b',').count() <= 1
+                            && body[0] != b','
+                    });
+                match (ok, close) {
+                    (true, Some(k)) => {
+                        out.push_str(std::str::from_utf8(&p[i..=i + k]).ok()?);
+                        i += k + 1;
+                        // a repetition cannot itself be repeated in `regex`
+                        atom = false;
+                    }
+                    _ => {
+                        out.push_str("\\{");
+                        i += 1;
+                        atom = true;
+                    }
+                }
+            }
+            b'*' | b'+' | b'?' => {
+                if atom {
+                    out.push(char::from(c));
+                    atom = false;
+                    // POSIX allows stacked repetitions (a**); regex does not.
+                    while matches!(p.get(i + 1), Some(b'*' | b'+' | b'?')) {
+                        i += 1;
+                    }
+                } else {
+                    push_byte(&mut out, c);
+                    atom = true;
+                }
+                i += 1;
+            }
+            b'(' => {
+                out.push('(');
+                atom = false;
+                i += 1;
+            }
+            b')' => {
+                out.push(')');
+                atom = true;
+                i += 1;
+            }
+            b'|' => {
+                out.push('|');
+                atom = false;
+                i += 1;
+            }
+            b'^' | b'$' => {
+                out.push(char::from(c));
+                atom = false;
+                i += 1;
+            }
+            b'.' => {
+                out.push('.');
+                atom = true;
+                i += 1;
+            }
+            _ => {
+                push_byte(&mut out, c);
+                atom = true;
+                i += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Translates a bracket expression starting at `p[0] == '['`; returns the
+/// class and the number of bytes used.
+fn bracket(p: &[u8]) -> Option<(String, usize)> {
+    let mut out = String::from("[");
+    let mut i = 1;
+    if p.get(i) == Some(&b'^') {
+        out.push('^');
+        i += 1;
+    }
+    let mut first = true;
+    loop {
+        let &c = p.get(i)?;
+        if c == b']' && !first {
+            out.push(']');
+            return Some((out, i + 1));
+        }
+        first = false;
+        if c == b'[' {
+            if let Some(&k @ (b':' | b'.' | b'=')) = p.get(i + 1) {
+                let rest = &p[i + 2..];
+                let end = rest.windows(2).position(|w| w[0] == k && w[1] == b']')?;
+                let name = &rest[..end];
+                if k == b':' {
+                    out.push_str("[:");
+                    out.push_str(std::str::from_utf8(name).ok()?);
+                    out.push_str(":]");
+                } else {
+                    for &b in name {
+                        push_byte(&mut out, b);
+                    }
+                }
+                i += 2 + end + 2;
+                continue;
+            }
+        }
+        if c == b'-' {
+            // a range operator unless first or last
+            if p.get(i + 1) == Some(&b']') || out.ends_with('[') || out.ends_with('^') {
+                out.push_str("\\-");
+            } else {
+                out.push('-');
+            }
+            i += 1;
+            continue;
+        }
+        push_byte(&mut out, c);
+        i += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(p: &str, hay: &str) -> bool {
+        compile(p.as_bytes(), false)
+            .expect("compiles")
+            .is_match(hay.as_bytes())
+    }
+
+    #[test]
+    fn posix_features() {
+        assert!(m("^#!.*perl", "#!/usr/bin/perl\n"));
+        assert!(m("[[:space:]]+def", "  def"));
+        assert!(m("\\<main\\>", "int main()"));
+        assert!(m("a{2}", "aa"));
+        assert!(m("[]a]", "]"));
+        assert!(m("[a-]", "-"));
+        assert!(m("^\\.TH", ".TH x"));
+        assert!(m("x{", "x{"));
+        assert!(!m("^b", "a\nc"));
+        assert!(m("^c", "a\nc"));
+        assert!(compile(b"(a)\\1", false).is_none());
+    }
+}
