@@ -3,8 +3,10 @@
 //!
 //! - [`certs`]: the server's certificates, picked by SNI and replaceable at
 //!   run time without dropping a connection; the TLS-ALPN-01 hook.
+//! - [`acme`]: Let's Encrypt (ACME) certificates: HTTP-01, TLS-ALPN-01, DNS-01, store and renewal.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod acme;
 pub mod certs;
