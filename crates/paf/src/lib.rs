@@ -15,6 +15,7 @@
 //!   `paf::access` (method, path, status, bytes, duration, protocol).
 //! - [`certs`]: the server's certificates, picked by SNI and replaceable at
 //!   run time without dropping a connection; the TLS-ALPN-01 hook.
+//! - [`acme`]: Let's Encrypt (ACME) certificates: HTTP-01, TLS-ALPN-01, DNS-01, store and renewal.
 //! - [`redirect::ToHttps`]: port 80's redirect to HTTPS.
 //! - [`Client`]: HTTP/1.1 and HTTP/2 (by ALPN) over flows from a mimic
 //!   resolver, with pooled connections, connect and request timeouts and
@@ -30,6 +31,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod acme;
 mod body;
 pub mod certs;
 mod client;

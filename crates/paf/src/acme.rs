@@ -1,0 +1,54 @@
+//! Let's Encrypt (ACME, RFC 8555) certificates, on
+//! [instant-acme](https://docs.rs/instant-acme).
+//!
+//! ```text
+//!  Seed / PEM ──▶ AccountKey, CertKey                 (keys)
+//!  AcmeBuilder(directory, key).connect() ──▶ AcmeClient ──issue(names, key, Solver)──▶ Issued
+//!      HTTP over mimic (TLS roots from the context)        │
+//!  Solver::Http01(tokens)  ◀── Http01Service in front of your port-80 service
+//!  Solver::TlsAlpn01(certs) ◀── certs::server_config on :443 answers acme-tls/1
+//!  Solver::Dns01(Rfc2136)  ──▶ TSIG-signed RFC 2136 update to your primary DNS
+//!  CertManager(store, client, certs).run_once(now) ──▶ obtain / renew, install (hot swap)
+//! ```
+//!
+//! - **Keys** ([`keys`]): account and certificate keys derived from a seed
+//!   (HKDF-SHA256, see the module) so a restarted app keeps its account,
+//!   loaded from PEM (ECDSA P-256/P-384, RSA), or random.
+//! - **Client** ([`AcmeClient`]): any directory (Let's Encrypt production
+//!   or staging, pebble); its HTTP runs on hyper-util over a
+//!   [`mimic`] connector, so custom roots come from the context and there
+//!   is one TLS stack and one crypto provider (ring). instant-acme retries
+//!   `badNonce` rejections itself (up to three attempts per request).
+//! - **Challenges**: HTTP-01 ([`Http01Tokens`], [`Http01Service`]),
+//!   TLS-ALPN-01 ([`tls_alpn01`], through
+//!   [`Certificates::insert_alpn_challenge`](crate::certs::Certificates::insert_alpn_challenge)),
+//!   DNS-01 ([`dns01`], RFC 2136 + TSIG on hickory-client).
+//! - **Errors** ([`Error`]): the server's problem document as data
+//!   ([`Problem`]: type, detail, status, subproblems) and, for rate limits,
+//!   when to retry ([`Error::retry_after`]).
+//! - **Store and renewal** ([`store`], [`CertManager`]): certificates kept
+//!   in a [`CertStore`] (files now) whose lock stops two instances from
+//!   ordering the same certificate; renewal when a third of the lifetime is
+//!   left or when the server's renewal information (RFC 9773) says so;
+//!   time is a parameter (`now`), so the policy is tested without waiting.
+//!
+//! Cancel safety: dropping an [`AcmeClient::issue`] future leaves the
+//! challenge it was answering in place (tokens, validation certificates,
+//! TXT records); they are harmless and overwritten by the next order.
+
+pub mod client;
+pub mod dns01;
+mod error;
+mod http;
+pub mod http01;
+pub mod keys;
+pub mod manager;
+pub mod store;
+pub mod tls_alpn01;
+
+pub use client::{AcmeBuilder, AcmeClient, Issued, LETS_ENCRYPT, LETS_ENCRYPT_STAGING, Solver};
+pub use error::{Error, Problem, RATE_LIMITED, Step, Subproblem};
+pub use http01::{Http01Service, Http01Tokens};
+pub use keys::{AccountKey, CertKey, KeyType, Seed};
+pub use manager::{CertManager, Renewal, renewal_due};
+pub use store::{CertStore, FileStore, StoreError};

@@ -1,0 +1,31 @@
+//! TLS-ALPN-01 against pebble: the validation certificate is answered by
+//! the same TLS listener (`certs::server_config`) that serves the site.
+
+use std::sync::Arc;
+
+use paf::acme::{Seed, Solver};
+use paf::certs::Certificates;
+
+use crate::support::{TestResult, handshake, pebble, require, verify_chain};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_alpn01_answers_on_the_tls_listener() -> TestResult {
+    let mut env = require!(pebble(|_| {}).await?);
+    let certs = Arc::new(Certificates::new());
+    env.serve_tls(certs.clone());
+
+    let seed = Seed::new(b"tls-alpn-01 test seed, 32 bytes!")?;
+    let client = env.client(seed.account_key()?).await?;
+    let names = vec!["blog.example.test".to_string()];
+    let issued = client
+        .issue(
+            &names,
+            &seed.certificate_key("blog")?,
+            &Solver::TlsAlpn01(certs.clone()),
+        )
+        .await?;
+    verify_chain(&env.pebble, &issued, "blog.example.test")?;
+    certs.insert("blog.example.test", issued.certified_key.clone());
+    handshake(&env.pebble, certs, "blog.example.test").await?;
+    Ok(())
+}
