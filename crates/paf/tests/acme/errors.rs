@@ -127,3 +127,74 @@ async fn failed_validation_and_refused_identifier_carry_the_problem() -> TestRes
     );
     Ok(())
 }
+
+/// A scripted ACME server with renewal information (RFC 9773; pebble 2.4
+/// has none): newAccount accepts, renewalInfo suggests a window.
+async fn ari_server() -> std::io::Result<String> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let dir = base.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let base = dir.clone();
+            let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                let base = base.clone();
+                async move {
+                    let path = req.uri().path().to_string();
+                    let response = match (req.method().as_str(), path.as_str()) {
+                        ("GET", "/dir") => http::Response::builder().body(Full::new(Bytes::from(format!(
+                            r#"{{"newNonce": "{base}/nonce", "newAccount": "{base}/account", "newOrder": "{base}/order", "renewalInfo": "{base}/ari"}}"#
+                        )))),
+                        ("HEAD", "/nonce") => http::Response::builder()
+                            .header("Replay-Nonce", "nonce-1")
+                            .body(Full::new(Bytes::new())),
+                        ("POST", "/account") => http::Response::builder()
+                            .status(201)
+                            .header("Location", format!("{base}/account/1"))
+                            .header("Replay-Nonce", "nonce-2")
+                            .body(Full::new(Bytes::from_static(br#"{"status": "valid"}"#))),
+                        ("GET", p) if p.starts_with("/ari/") && p.contains('.') => http::Response::builder()
+                            .header("Retry-After", "21600")
+                            .body(Full::new(Bytes::from_static(
+                                br#"{"suggestedWindow": {"start": "2030-01-02T00:00:00Z", "end": "2030-01-03T00:00:00Z"}}"#,
+                            ))),
+                        _ => http::Response::builder().status(404).body(Full::new(Bytes::new())),
+                    };
+                    Ok::<_, Infallible>(response.expect("static response parts are valid"))
+                }
+            });
+            tokio::spawn(async move {
+                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    Ok(format!("{base}/dir"))
+}
+
+#[tokio::test]
+async fn renewal_information_moves_the_renewal() -> TestResult {
+    let client = AcmeBuilder::new(ari_server().await?, AccountKey::generate()?)
+        .connect()
+        .await?;
+    let ca = testkit::tls::TestCa::new("ARI test CA")?;
+    let leaf = ca.issue(&["ari.example.test"])?;
+    let (start, end) = client
+        .renewal_window(&leaf.chain()[0])
+        .await?
+        .ok_or("the server offers renewal information")?;
+    let start_expected = SystemTime::UNIX_EPOCH + Duration::from_secs(1_893_542_400); // 2030-01-02
+    assert_eq!(start, start_expected);
+    assert_eq!(end, start_expected + Duration::from_secs(86_400));
+    // A certificate far from a third of its life left is due once the window opens.
+    let issued = start_expected - Duration::from_secs(86_400);
+    let expires = issued + Duration::from_secs(90 * 86_400);
+    assert!(!paf::acme::renewal_due(
+        issued,
+        expires,
+        start - Duration::from_secs(1),
+        Some((start, end))
+    ));
+    assert!(paf::acme::renewal_due(issued, expires, start, Some((start, end))));
+    Ok(())
+}

@@ -44,7 +44,7 @@ pub(crate) async fn pebble(
 }
 
 impl Env {
-    pub(crate) async fn client(&self, key: AccountKey) -> Result<AcmeClient, paf::acme::Error> {
+    pub(crate) fn builder(&self, key: AccountKey) -> AcmeBuilder {
         let roots = self
             .pebble
             .api_ca()
@@ -53,8 +53,10 @@ impl Env {
         AcmeBuilder::new(self.pebble.directory_url(), key)
             .roots(Arc::new(roots))
             .validation_timeout(Duration::from_secs(20))
-            .connect()
-            .await
+    }
+
+    pub(crate) async fn client(&self, key: AccountKey) -> Result<AcmeClient, paf::acme::Error> {
+        self.builder(key).connect().await
     }
 
     /// Serves the site behind the HTTP-01 responder on the HTTP-01 port.

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use paf::acme::{Seed, Solver};
+use paf::acme::{CertKey, KeyType, Seed, Solver};
 use paf::certs::Certificates;
 
 use crate::support::{TestResult, handshake, pebble, require, verify_chain};
@@ -23,6 +23,19 @@ async fn tls_alpn01_answers_on_the_tls_listener() -> TestResult {
             &seed.certificate_key("blog")?,
             &Solver::TlsAlpn01(certs.clone()),
         )
+        .await?;
+    verify_chain(&env.pebble, &issued, "blog.example.test")?;
+    certs.insert("blog.example.test", issued.certified_key.clone());
+    handshake(&env.pebble, certs.clone(), "blog.example.test").await?;
+
+    // An RSA certificate key, given as PEM (openssl makes it: ring cannot).
+    let rsa = std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+        .output()?;
+    let key = CertKey::from_pem(&rsa.stdout)?;
+    assert_eq!(key.key_type(), KeyType::Rsa);
+    let issued = client
+        .issue(&names, &key, &Solver::TlsAlpn01(certs.clone()))
         .await?;
     verify_chain(&env.pebble, &issued, "blog.example.test")?;
     certs.insert("blog.example.test", issued.certified_key.clone());
