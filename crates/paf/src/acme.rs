@@ -32,6 +32,36 @@
 //!   left or when the server's renewal information (RFC 9773) says so;
 //!   time is a parameter (`now`), so the policy is tested without waiting.
 //!
+//! # Example
+//!
+//! An app that serves `example.com` keeps its certificate from Let's
+//! Encrypt's staging directory, answering HTTP-01 on port 80 in front of
+//! its own service:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use paf::acme::{AcmeBuilder, CertManager, FileStore, Http01Tokens, LETS_ENCRYPT_STAGING, Seed, Solver};
+//! use paf::certs::Certificates;
+//!
+//! // Same seed, same account and certificate keys after a restart.
+//! let seed = Seed::new(std::fs::read("acme-seed")?)?;
+//! let client = AcmeBuilder::new(LETS_ENCRYPT_STAGING, seed.account_key()?)
+//!     .contact("mailto:admin@example.com")
+//!     .connect()
+//!     .await?;
+//! let tokens = Http01Tokens::new();
+//! let certs = Arc::new(Certificates::new());
+//! // Serve `tokens.layer(your_service)` on port 80 and
+//! // `paf::certs::server_config(certs.clone())` on port 443, then:
+//! let manager = CertManager::new(FileStore::new("certs"), client, certs, Solver::Http01(tokens), "host-1")
+//!     .seed(seed);
+//! let names = vec!["example.com".to_string(), "www.example.com".to_string()];
+//! manager.run(&names, Duration::from_secs(12 * 3600)).await; // for ever: spawn it
+//! # Ok(()) }
+//! ```
+//!
 //! Cancel safety: dropping an [`AcmeClient::issue`] future leaves the
 //! challenge it was answering in place (tokens, validation certificates,
 //! TXT records); they are harmless and overwritten by the next order.
