@@ -29,7 +29,10 @@ async fn tls_alpn01_answers_on_the_tls_listener() -> TestResult {
     handshake(&env.pebble, certs.clone(), "blog.example.test").await?;
 
     // An RSA certificate key, given as PEM (openssl makes it: ring cannot).
-    let rsa = std::process::Command::new("openssl")
+    let Some(openssl) = testkit::peer::find_binary("openssl", "openssl")? else {
+        return Ok(());
+    };
+    let rsa = std::process::Command::new(openssl)
         .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
         .output()?;
     let key = CertKey::from_pem(&rsa.stdout)?;
