@@ -8,7 +8,7 @@
 //!  Solver::Http01(tokens)  ◀── Http01Service in front of your port-80 service
 //!  Solver::TlsAlpn01(certs) ◀── certs::server_config on :443 answers acme-tls/1
 //!  Solver::Dns01(Rfc2136)  ──▶ TSIG-signed RFC 2136 update to your primary DNS
-//!  CertManager(store, client, certs).run_once(now) ──▶ obtain / renew, install (hot swap)
+//!  CertManager(store, client, certs, solver).ensure(names, now) ──▶ obtain / renew, install (hot swap)
 //! ```
 //!
 //! - **Keys** ([`keys`]): account and certificate keys derived from a seed
@@ -22,14 +22,17 @@
 //! - **Challenges**: HTTP-01 ([`Http01Tokens`], [`Http01Service`]),
 //!   TLS-ALPN-01 ([`tls_alpn01`], through
 //!   [`Certificates::insert_alpn_challenge`](crate::certs::Certificates::insert_alpn_challenge)),
-//!   DNS-01 ([`dns01`], RFC 2136 + TSIG on hickory-client).
+//!   DNS-01 ([`dns01`], RFC 2136 + TSIG on hickory-client 0.25 with ring;
+//!   why hickory: see the module). DNS-01 publishes on the primary and
+//!   does not wait for secondaries to catch up.
 //! - **Errors** ([`Error`]): the server's problem document as data
 //!   ([`Problem`]: type, detail, status, subproblems) and, for rate limits,
 //!   when to retry ([`Error::retry_after`]).
 //! - **Store and renewal** ([`store`], [`CertManager`]): certificates kept
 //!   in a [`CertStore`] (files now) whose lock stops two instances from
 //!   ordering the same certificate; renewal when a third of the lifetime is
-//!   left or when the server's renewal information (RFC 9773) says so;
+//!   left or when the server's renewal information (RFC 9773) says so
+//!   (from the start of its suggested window, not a random point in it);
 //!   time is a parameter (`now`), so the policy is tested without waiting.
 //!
 //! # Example
