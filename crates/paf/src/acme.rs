@@ -18,7 +18,10 @@
 //!   or staging, pebble); its HTTP runs on hyper-util over a
 //!   [`mimic`] connector, so custom roots come from the context and there
 //!   is one TLS stack and one crypto provider (ring). instant-acme retries
-//!   `badNonce` rejections itself (up to three attempts per request).
+//!   `badNonce` rejections itself (three attempts per request, with the
+//!   fresh nonce of the rejection); paf sends a request that still fails
+//!   that way up to three more times (a rejected nonce means the server did
+//!   not process the request, so this is safe for every step).
 //! - **Challenges**: HTTP-01 ([`Http01Tokens`], [`Http01Service`]),
 //!   TLS-ALPN-01 ([`tls_alpn01`], through
 //!   [`Certificates::insert_alpn_challenge`](crate::certs::Certificates::insert_alpn_challenge)),

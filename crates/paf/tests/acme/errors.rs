@@ -206,14 +206,13 @@ async fn renewal_information_moves_the_renewal() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
-async fn a_bad_nonce_is_retried() -> TestResult {
-    // The first newAccount is refused with badNonce (and a fresh nonce);
-    // instant-acme retries it (up to three attempts per request).
+/// A server that refuses the first `refusals` newAccount requests with
+/// badNonce; how many it received.
+async fn refusing_nonces(refusals: usize) -> std::io::Result<(String, Arc<AtomicUsize>)> {
     let attempts = Arc::new(AtomicUsize::new(0));
     let seen = attempts.clone();
     let directory = scripted(move |method, path, base| match (method, path) {
-        ("POST", "/account") if seen.fetch_add(1, Ordering::SeqCst) == 0 => reply(
+        ("POST", "/account") if seen.fetch_add(1, Ordering::SeqCst) < refusals => reply(
             400,
             &[("Content-Type", "application/problem+json"), ("Replay-Nonce", "fresh")],
             r#"{"type": "urn:ietf:params:acme:error:badNonce", "detail": "JWS has an invalid anti-replay nonce", "status": 400}"#,
@@ -222,10 +221,38 @@ async fn a_bad_nonce_is_retried() -> TestResult {
         _ => common(method, path, base),
     })
     .await?;
+    Ok((directory, attempts))
+}
+
+#[tokio::test]
+async fn bad_nonces_are_retried_then_reported() -> TestResult {
+    // One refusal: instant-acme's own retry.
+    let (directory, attempts) = refusing_nonces(1).await?;
     let client = AcmeBuilder::new(directory, AccountKey::generate()?)
         .connect()
         .await?;
     assert!(client.account_id().ends_with("/account/1"));
     assert_eq!(attempts.load(Ordering::SeqCst), 2);
+
+    // Four: more than instant-acme's three attempts; paf sends again.
+    let (directory, attempts) = refusing_nonces(4).await?;
+    AcmeBuilder::new(directory, AccountKey::generate()?)
+        .connect()
+        .await?;
+    assert_eq!(attempts.load(Ordering::SeqCst), 5);
+
+    // Always: after 4 x 3 attempts the problem is reported.
+    let (directory, attempts) = refusing_nonces(usize::MAX).await?;
+    let err = AcmeBuilder::new(directory, AccountKey::generate()?)
+        .connect()
+        .await
+        .expect_err("the server never accepts a nonce");
+    assert_eq!(attempts.load(Ordering::SeqCst), 12);
+    let problem = err.problem().ok_or("a server problem")?;
+    assert_eq!(
+        problem.kind.as_deref(),
+        Some("urn:ietf:params:acme:error:badNonce")
+    );
+    assert_eq!(err.retry_after(), None);
     Ok(())
 }
