@@ -27,7 +27,8 @@
 //!   [`Certificates::insert_alpn_challenge`](crate::certs::Certificates::insert_alpn_challenge)),
 //!   DNS-01 ([`dns01`], RFC 2136 + TSIG on hickory-client 0.25 with ring;
 //!   why hickory: see the module). DNS-01 publishes on the primary and
-//!   does not wait for secondaries to catch up.
+//!   waits until the primary answers the value; it does not wait for
+//!   secondaries.
 //! - **Errors** ([`Error`]): the server's problem document as data
 //!   ([`Problem`]: type, detail, status, subproblems) and, for rate limits,
 //!   when to retry ([`Error::retry_after`]).

@@ -366,7 +366,11 @@ impl AcmeClient {
                     let name = record_name(&identifier);
                     let value = key_authorization.dns_value();
                     dns.add_txt(&name, &value).await?;
-                    provisioned.push(Provisioned::Txt { name, value });
+                    provisioned.push(Provisioned::Txt {
+                        name: name.clone(),
+                        value: value.clone(),
+                    });
+                    dns.wait_visible(&name, &value).await?;
                 }
             }
             nonce_retry!(challenge.set_ready().await).map_err(self.err(Step::Authorization))?;
