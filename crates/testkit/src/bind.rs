@@ -28,6 +28,23 @@ impl Named {
     /// TSIG key (hmac-sha256) allowed to update TXT records under it.
     /// `Ok(None)` when bind9 is not installed and `CI` is not `true`.
     pub fn start(zone: &str) -> Result<Option<Self>, PeerError> {
+        // Ports are picked free, then given to the peer: another test may
+        // take one in between. Start again with new ports if so.
+        let mut attempts = 0;
+        loop {
+            match Self::start_once(zone) {
+                Err(PeerError::NotReady { log, .. })
+                    if attempts < 3
+                        && (log.contains("address already in use") || log.contains("address in use")) =>
+                {
+                    attempts += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn start_once(zone: &str) -> Result<Option<Self>, PeerError> {
         let Some(named) = find_binary("named", "bind9")? else {
             return Ok(None);
         };

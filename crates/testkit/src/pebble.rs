@@ -65,6 +65,23 @@ impl Pebble {
     /// Starts pebble; `Ok(None)` when it is not installed and `CI` is not
     /// `true` (the test then skips).
     pub fn start(options: &PebbleOptions) -> Result<Option<Self>, PeerError> {
+        // Ports are picked free, then given to the peer: another test may
+        // take one in between. Start again with new ports if so.
+        let mut attempts = 0;
+        loop {
+            match Self::start_once(options) {
+                Err(PeerError::NotReady { log, .. })
+                    if attempts < 3
+                        && (log.contains("address already in use") || log.contains("address in use")) =>
+                {
+                    attempts += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn start_once(options: &PebbleOptions) -> Result<Option<Self>, PeerError> {
         let Some(pebble) = find_binary("pebble", "pebble")? else {
             return Ok(None);
         };

@@ -63,15 +63,28 @@ pub enum PeerError {
 /// skip, and says so on stderr) unless the environment has `CI=true`, where
 /// it is an error: in CI, a peer that is not installed fails the test.
 pub fn find_binary(binary: &str, package: &str) -> Result<Option<PathBuf>, PeerError> {
-    let found = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
-            .map(|dir| dir.join(binary))
-            .find(|candidate| is_executable(candidate))
-    });
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    find_binary_in(std::env::var_os("PATH"), binary, package, ci)
+}
+
+fn find_binary_in(
+    path: Option<std::ffi::OsString>,
+    binary: &str,
+    package: &str,
+    ci: bool,
+) -> Result<Option<PathBuf>, PeerError> {
+    // sbin is not in every user's PATH, and named lives there.
+    let dirs = path
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")]);
+    let found = dirs
+        .map(|dir| dir.join(binary))
+        .find(|candidate| is_executable(candidate));
     match found {
         Some(path) => Ok(Some(path)),
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => Err(PeerError::Missing {
+        None if ci => Err(PeerError::Missing {
             binary: binary.to_string(),
             package: package.to_string(),
         }),
@@ -175,5 +188,22 @@ pub(crate) fn io_error(binary: &str) -> impl Fn(std::io::Error) -> PeerError + '
     move |source| PeerError::Io {
         binary: binary.to_string(),
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_peer_skips_locally_and_fails_in_ci() {
+        let missing = "testkit-no-such-peer";
+        assert!(matches!(find_binary_in(None, missing, "none", false), Ok(None)));
+        assert!(matches!(
+            find_binary_in(None, missing, "none", true),
+            Err(PeerError::Missing { binary, .. }) if binary == missing
+        ));
+        let path = std::env::var_os("PATH");
+        assert!(matches!(find_binary_in(path, "sh", "dash", true), Ok(Some(_))));
     }
 }

@@ -10,7 +10,6 @@ use instant_acme::{
 use rustls::RootCertStore;
 use rustls::sign::CertifiedKey;
 use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 
 use super::dns01::{Rfc2136, record_name};
 use super::error::{Error, Problem, Step};
@@ -18,6 +17,36 @@ use super::http::{MimicHttp, RetryAfter};
 use super::http01::Http01Tokens;
 use super::keys::{AccountKey, CertKey};
 use crate::certs::Certificates;
+
+/// The ACME problem type of a rejected nonce (RFC 8555 section 6.5).
+const BAD_NONCE: &str = "urn:ietf:params:acme:error:badNonce";
+
+/// How many more times a request rejected for a bad nonce is sent again,
+/// on top of instant-acme's own three attempts.
+const NONCE_RETRIES: u32 = 3;
+
+fn is_bad_nonce(error: &instant_acme::Error) -> bool {
+    matches!(error, instant_acme::Error::Api(problem) if problem.r#type.as_deref() == Some(BAD_NONCE))
+}
+
+/// Evaluates `$request` (an `.await`ed instant-acme call) again while the
+/// server rejects its nonce, at most [`NONCE_RETRIES`] more times. Safe for
+/// every ACME request: a server that rejects a nonce has not processed the
+/// request (RFC 8555 section 6.5).
+macro_rules! nonce_retry {
+    ($request:expr) => {{
+        let mut retries = 0;
+        loop {
+            match $request {
+                Err(e) if retries < NONCE_RETRIES && is_bad_nonce(&e) => {
+                    retries += 1;
+                    tracing::debug!(retries, "badNonce: sending again");
+                }
+                other => break other,
+            }
+        }
+    }};
+}
 
 /// Let's Encrypt's production directory.
 pub const LETS_ENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
@@ -133,22 +162,18 @@ impl AcmeBuilder {
         }
         let resolver = self.resolver.unwrap_or_default();
         let retry_after = RetryAfter::default();
-        let http = MimicHttp::new(
-            mimic::connector::Connector::new(resolver, base),
-            retry_after.clone(),
-            self.request_timeout,
-        );
-        let acme_key = self.key.acme_key()?;
-        let der = rustls_pki_types::PrivateKeyDer::Pkcs8(self.key.pkcs8_der().clone_key());
-        let (account, _credentials) = Account::builder_with_http(Box::new(http))
-            .create_from_key((acme_key, der), self.directory_url)
-            .await
-            .map_err(|e| Error::acme(Step::Account, e, retry_after.take()))?;
+        let connector = mimic::connector::Connector::new(resolver, base);
+        let (account, _credentials) = nonce_retry!({
+            let http = MimicHttp::new(connector.clone(), retry_after.clone(), self.request_timeout);
+            let der = rustls_pki_types::PrivateKeyDer::Pkcs8(self.key.pkcs8_der().clone_key());
+            Account::builder_with_http(Box::new(http))
+                .create_from_key((self.key.acme_key()?, der), self.directory_url.clone())
+                .await
+        })
+        .map_err(|e| Error::acme(Step::Account, e, retry_after.take()))?;
         if !self.contacts.is_empty() {
             let contacts: Vec<&str> = self.contacts.iter().map(String::as_str).collect();
-            account
-                .update_contacts(&contacts)
-                .await
+            nonce_retry!(account.update_contacts(&contacts).await)
                 .map_err(|e| Error::acme(Step::Account, e, retry_after.take()))?;
         }
         Ok(AcmeClient {
@@ -251,12 +276,13 @@ impl AcmeClient {
     /// DNS-01) with `key`, answering the challenges with `solver`. What the
     /// solver put in place is removed afterwards, whatever the outcome.
     pub async fn issue(&self, names: &[String], key: &CertKey, solver: &Solver) -> Result<Issued, Error> {
+        if names.is_empty() {
+            return Err(Error::NoNames);
+        }
         let identifiers: Vec<Identifier> = names.iter().map(|n| Identifier::Dns(n.clone())).collect();
-        let mut order = self
-            .account
-            .new_order(&NewOrder::new(&identifiers))
-            .await
-            .map_err(self.err(Step::NewOrder))?;
+        let new_order = NewOrder::new(&identifiers);
+        let mut order =
+            nonce_retry!(self.account.new_order(&new_order).await).map_err(self.err(Step::NewOrder))?;
         tracing::debug!(
             order = order.url(),
             ?names,
@@ -276,19 +302,10 @@ impl AcmeClient {
         let mut params = rcgen::CertificateParams::new(names.to_vec())?;
         params.distinguished_name = rcgen::DistinguishedName::new();
         let csr = params.serialize_request(&key_pair)?;
-        order
-            .finalize_csr(csr.der())
-            .await
-            .map_err(self.err(Step::Finalize))?;
-        let chain_pem = order
-            .poll_certificate(&self.retries())
-            .await
-            .map_err(self.err(Step::Download))?;
-        // Check the chain parses and matches the key before anyone serves it.
-        CertificateDer::pem_slice_iter(chain_pem.as_bytes())
-            .next()
-            .ok_or_else(|| Error::Parse("no certificate in the issued chain".into()))?
-            .map_err(|e| Error::Parse(e.to_string()))?;
+        nonce_retry!(order.finalize_csr(csr.der()).await).map_err(self.err(Step::Finalize))?;
+        let chain_pem =
+            nonce_retry!(order.poll_certificate(&self.retries()).await).map_err(self.err(Step::Download))?;
+        // Parses the chain and checks it matches the key before anyone serves it.
         Issued::from_pem(chain_pem, key.to_pem())
     }
 
@@ -298,6 +315,20 @@ impl AcmeClient {
         solver: &Solver,
         provisioned: &mut Vec<Provisioned>,
     ) -> Result<(), Error> {
+        // Fetch every authorization first: a stream that failed on one has
+        // moved past it, a new stream fetches only those not fetched yet.
+        nonce_retry!({
+            let mut authorizations = order.authorizations();
+            let mut fetched = Ok(());
+            while let Some(authorization) = authorizations.next().await {
+                if let Err(e) = authorization {
+                    fetched = Err(e);
+                    break;
+                }
+            }
+            fetched
+        })
+        .map_err(self.err(Step::Authorization))?;
         let mut authorizations = order.authorizations();
         while let Some(authorization) = authorizations.next().await {
             let mut authorization = authorization.map_err(self.err(Step::Authorization))?;
@@ -335,19 +366,20 @@ impl AcmeClient {
                     let name = record_name(&identifier);
                     let value = key_authorization.dns_value();
                     dns.add_txt(&name, &value).await?;
-                    provisioned.push(Provisioned::Txt { name, value });
+                    provisioned.push(Provisioned::Txt {
+                        name: name.clone(),
+                        value: value.clone(),
+                    });
+                    dns.wait_visible(&name, &value).await?;
                 }
             }
-            challenge
-                .set_ready()
-                .await
-                .map_err(self.err(Step::Authorization))?;
+            nonce_retry!(challenge.set_ready().await).map_err(self.err(Step::Authorization))?;
         }
         Ok(())
     }
 
     async fn wait_ready(&self, order: &mut instant_acme::Order) -> Result<(), Error> {
-        let status = match order.poll_ready(&self.retries()).await {
+        let status = match nonce_retry!(order.poll_ready(&self.retries()).await) {
             Ok(status) => status,
             // The order's own error is general ("some authorizations failed"):
             // the failed challenge says which identifier and why.

@@ -55,6 +55,16 @@ pub enum DnsError {
         /// The response code.
         rcode: ResponseCode,
     },
+    /// The server did not answer the published value in time.
+    #[error("{server} did not answer the TXT value of {name} within {waited:?}")]
+    NotVisible {
+        /// The server asked.
+        server: SocketAddr,
+        /// The record's name.
+        name: String,
+        /// How long we polled.
+        waited: Duration,
+    },
     /// Talking to the server failed.
     #[error("DNS exchange with {server} failed")]
     Exchange {
@@ -169,6 +179,7 @@ pub struct Rfc2136 {
     zone: Name,
     signer: TSigner,
     timeout: Duration,
+    visible_within: Duration,
     ttl: u32,
 }
 
@@ -189,6 +200,7 @@ impl Rfc2136 {
             zone: dns_name(zone)?,
             signer: key.signer()?,
             timeout: Duration::from_secs(10),
+            visible_within: Duration::from_secs(30),
             ttl: 60,
         })
     }
@@ -197,6 +209,34 @@ impl Rfc2136 {
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
+    }
+
+    /// How long [`wait_visible`](Self::wait_visible) polls (default 30 s).
+    pub fn with_visible_within(mut self, limit: Duration) -> Self {
+        self.visible_within = limit;
+        self
+    }
+
+    /// Polls the server until it answers `value` among the TXT values of
+    /// `name` (the server itself is asked: no recursive resolver, whose
+    /// cache could lie), for at most the configured limit.
+    pub async fn wait_visible(&self, name: &str, value: &str) -> Result<(), DnsError> {
+        let start = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(20);
+        loop {
+            if self.query_txt(name).await?.iter().any(|v| v == value) {
+                return Ok(());
+            }
+            if start.elapsed() >= self.visible_within {
+                return Err(DnsError::NotVisible {
+                    server: self.server,
+                    name: name.to_string(),
+                    waited: start.elapsed(),
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
+        }
     }
 
     fn record(&self, name: &str, value: &str) -> Result<(Name, Record), DnsError> {

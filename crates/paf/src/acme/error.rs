@@ -156,7 +156,7 @@ pub enum Error {
         source: instant_acme::Error,
     },
     /// A key could not be made, loaded or used.
-    #[error("key")]
+    #[error("unusable key")]
     Key(#[from] super::keys::KeyError),
     /// The CSR or the TLS-ALPN-01 validation certificate could not be made.
     #[error("cannot make a certificate request")]
@@ -164,14 +164,17 @@ pub enum Error {
     /// The downloaded chain is not usable.
     #[error("the issued chain is not usable")]
     Chain(#[from] crate::certs::CertError),
+    /// A certificate was asked for no name at all.
+    #[error("no name to get a certificate for")]
+    NoNames,
     /// The issued certificate could not be parsed.
     #[error("the issued certificate could not be parsed: {0}")]
     Parse(String),
     /// Publishing or removing the DNS-01 record failed.
-    #[error("DNS-01")]
+    #[error("the DNS-01 record could not be published")]
     Dns(#[from] super::dns01::DnsError),
     /// The certificate store failed.
-    #[error("certificate store")]
+    #[error("the certificate store failed")]
     Store(#[from] super::store::StoreError),
 }
 

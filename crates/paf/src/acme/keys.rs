@@ -32,6 +32,14 @@ pub enum KeyError {
         /// The minimum.
         min: usize,
     },
+    /// A key file could not be read.
+    #[error("cannot read the key file {path}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The PEM holds no PKCS#8 private key (or is not PEM).
     #[error("no PKCS#8 private key in the PEM")]
     Pem(#[source] rustls_pki_types::pem::Error),
@@ -125,6 +133,13 @@ fn pkcs8_from_pem(pem: &[u8]) -> Result<PrivatePkcs8KeyDer<'static>, KeyError> {
     }
 }
 
+fn read_file(path: &std::path::Path) -> Result<Vec<u8>, KeyError> {
+    std::fs::read(path).map_err(|source| KeyError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 fn pkcs8_to_pem(key: &PrivatePkcs8KeyDer<'_>) -> String {
     rcgen::KeyPair::try_from(key)
         .expect("keys are checked by rcgen when made or loaded")
@@ -163,6 +178,11 @@ impl AccountKey {
             });
         }
         Ok(Self(key))
+    }
+
+    /// An account key from a PEM file (see [`from_pem`](Self::from_pem)).
+    pub fn from_pem_file(path: impl AsRef<std::path::Path>) -> Result<Self, KeyError> {
+        Self::from_pem(&read_file(path.as_ref())?)
     }
 
     /// The key, PKCS#8 PEM.
@@ -221,6 +241,11 @@ impl CertKey {
         let key = Self(pkcs8_from_pem(pem)?);
         key.key_pair()?;
         Ok(key)
+    }
+
+    /// A certificate key from a PEM file (see [`from_pem`](Self::from_pem)).
+    pub fn from_pem_file(path: impl AsRef<std::path::Path>) -> Result<Self, KeyError> {
+        Self::from_pem(&read_file(path.as_ref())?)
     }
 
     /// The key's algorithm.
@@ -317,10 +342,13 @@ mod tests {
     #[test]
     fn rsa_from_pem() {
         // rcgen (ring) cannot generate RSA keys: openssl makes one.
-        let out = std::process::Command::new("openssl")
+        let Some(openssl) = testkit::peer::find_binary("openssl", "openssl").unwrap() else {
+            return;
+        };
+        let out = std::process::Command::new(openssl)
             .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
             .output()
-            .expect("openssl (Debian package `openssl`) makes the RSA test key");
+            .unwrap();
         let key = CertKey::from_pem(&out.stdout).unwrap();
         assert_eq!(key.key_type(), KeyType::Rsa);
         assert!(matches!(
@@ -348,6 +376,18 @@ mod tests {
         );
         let account = Seed::new([1u8; 16]).unwrap().account_key().unwrap();
         AccountKey::from_pem(account.to_pem().as_bytes()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("account.pem");
+        std::fs::write(&path, account.to_pem()).unwrap();
+        let loaded = AccountKey::from_pem_file(&path).unwrap();
+        assert_eq!(
+            loaded.pkcs8_der().secret_pkcs8_der(),
+            account.pkcs8_der().secret_pkcs8_der()
+        );
+        assert!(matches!(
+            CertKey::from_pem_file(dir.path().join("missing.pem")),
+            Err(KeyError::Io { .. })
+        ));
         // A P-384 key is a certificate key but not an account key.
         let p384 = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
         let cert = CertKey::from_pem(p384.serialize_pem().as_bytes()).unwrap();

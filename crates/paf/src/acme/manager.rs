@@ -152,7 +152,7 @@ impl<S: CertStore> CertManager<S> {
     /// renewal, else a new one, ordered under the store's lock.
     pub async fn ensure(&self, names: &[String], now: SystemTime) -> Result<Renewal, Error> {
         let Some(first) = names.first() else {
-            return Err(Error::Parse("no name to get a certificate for".into()));
+            return Err(Error::NoNames);
         };
         let id = cert_id(first)?;
         let current = self.stored(&id).await?;

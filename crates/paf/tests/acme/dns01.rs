@@ -23,8 +23,17 @@ async fn tsig_updates_land_and_bad_keys_are_refused() -> TestResult {
     let mut values = dns.query_txt(name).await?;
     values.sort();
     assert_eq!(values, ["value-1", "value-2"]);
+    dns.wait_visible(name, "value-2").await?;
     dns.remove_txt(name, "value-1").await?;
     assert_eq!(dns.query_txt(name).await?, ["value-2"]);
+    // A value never published is never visible: the wait is bounded.
+    let quick = dns
+        .clone()
+        .with_visible_within(std::time::Duration::from_millis(100));
+    assert!(matches!(
+        quick.wait_visible(name, "value-1").await,
+        Err(DnsError::NotVisible { .. })
+    ));
 
     // A key with the right name and the wrong secret is refused (BADSIG).
     let wrong: TsigKey = format!("{}:hmac-sha256:d3Jvbmcgc2VjcmV0", key.name()).parse()?;

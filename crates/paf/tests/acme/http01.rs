@@ -15,7 +15,11 @@ async fn http01_issues_a_chain_that_verifies_and_serves() -> TestResult {
     env.serve_http01(&tokens);
 
     let seed = Seed::new(b"http-01 test seed, 32 bytes long")?;
-    let client = env.client(seed.account_key()?).await?;
+    let client = env
+        .builder(seed.account_key()?)
+        .contact("mailto:admin@example.test")
+        .connect()
+        .await?;
     // The same seed finds the same account (what a restarted app does).
     let again = env.client(seed.account_key()?).await?;
     assert_eq!(client.account_id(), again.account_id());

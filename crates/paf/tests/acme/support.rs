@@ -44,7 +44,7 @@ pub(crate) async fn pebble(
 }
 
 impl Env {
-    pub(crate) async fn client(&self, key: AccountKey) -> Result<AcmeClient, paf::acme::Error> {
+    pub(crate) fn builder(&self, key: AccountKey) -> AcmeBuilder {
         let roots = self
             .pebble
             .api_ca()
@@ -53,8 +53,10 @@ impl Env {
         AcmeBuilder::new(self.pebble.directory_url(), key)
             .roots(Arc::new(roots))
             .validation_timeout(Duration::from_secs(20))
-            .connect()
-            .await
+    }
+
+    pub(crate) async fn client(&self, key: AccountKey) -> Result<AcmeClient, paf::acme::Error> {
+        self.builder(key).connect().await
     }
 
     /// Serves the site behind the HTTP-01 responder on the HTTP-01 port.
@@ -165,3 +167,68 @@ macro_rules! require {
     };
 }
 pub(crate) use require;
+
+/// Whether a handshake offering only `acme-tls/1` for `name` succeeds
+/// against `certs` (the certificate is not checked: only whether the
+/// server has a validation certificate to answer with).
+pub(crate) async fn alpn_challenge_answered(
+    certs: Arc<Certificates>,
+    name: &str,
+) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+    #[derive(Debug)]
+    struct AnyCert;
+    impl ServerCertVerifier for AnyCert {
+        fn verify_server_cert(
+            &self,
+            _: &CertificateDer<'_>,
+            _: &[CertificateDer<'_>],
+            _: &ServerName<'_>,
+            _: &[u8],
+            _: UnixTime,
+        ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        }
+        fn verify_tls12_signature(
+            &self,
+            _: &[u8],
+            _: &CertificateDer<'_>,
+            _: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+        }
+        fn verify_tls13_signature(
+            &self,
+            _: &[u8],
+            _: &CertificateDer<'_>,
+            _: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+        }
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            paf::certs::provider()
+                .signature_verification_algorithms
+                .supported_schemes()
+        }
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(paf::certs::server_config(certs)?));
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await?;
+        Ok::<_, std::io::Error>(acceptor.accept(stream).await.is_ok())
+    });
+    let mut config = rustls::ClientConfig::builder_with_provider(paf::certs::provider())
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyCert))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![paf::certs::ACME_TLS_ALPN.to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let client = connector
+        .connect(ServerName::try_from(name.to_string())?, stream)
+        .await
+        .is_ok();
+    let server = server.await??;
+    Ok(client && server)
+}
