@@ -10,7 +10,7 @@ use crate::encoding;
 use crate::format::push_octal;
 use crate::matcher::{Buf, Mode, SEPARATOR, softmagic};
 use crate::text::{self, BYTES_MAX};
-use crate::{csv, elf, json, tar};
+use crate::{cdf, csv, elf, json, tar};
 
 /// What a buffer is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +118,18 @@ impl Magic {
     /// Identifies the first bytes of a file, `src` giving access to all of
     /// it (for ELF headers past what is in memory).
     fn identify_source<S: elf::Source>(&self, buf: &[u8], cx: Context, src: &S) -> Outcome {
+        self.identify_inner(buf, cx, src, true)
+    }
+
+    /// The pipeline; `with_cdf: false` skips the CDF check (to find the
+    /// MIME type of a CDF document whose MIME check did not decide).
+    fn identify_inner<S: elf::Source>(
+        &self,
+        buf: &[u8],
+        cx: Context,
+        src: &S,
+        with_cdf: bool,
+    ) -> Outcome {
         let buf = &buf[..buf.len().min(BYTES_MAX)];
         let simple = |desc: &str, mime: &str| Outcome {
             mime: mime.to_owned(),
@@ -180,6 +192,21 @@ impl Magic {
         {
             return done(&out, b"text/csv", None);
         }
+        // CDF/OLE2: libmagic runs this check per output mode, and it may
+        // decide the description and not the MIME type, or the reverse.
+        let mut cdf_mime = None;
+        if let Some(c) = with_cdf.then(|| cdf::detect(buf, src)).flatten() {
+            cdf_mime = c.mime.clone();
+            if let Some(d) = &c.desc {
+                if checkdone(&mut out, d, c.mime.as_deref()) {
+                    let mime = match &c.mime {
+                        Some(m) => m.clone(),
+                        None => self.identify_inner(buf, cx, src, false).mime.into_bytes(),
+                    };
+                    return done(&out, &mime, None);
+                }
+            }
+        }
         // libmagic reads ELF headers before the database: the dynamic
         // section decides the exec bit that `${x?...}` descriptions test.
         let elf = elf::details(buf, src);
@@ -196,7 +223,7 @@ impl Magic {
             }
             first_ext = first_ext.or(found.ext);
             if !kg {
-                let mime = match found.mime {
+                let mime = match cdf_mime.or(found.mime) {
                     Some(m) => m,
                     None => {
                         let mut scratch = Vec::new();
@@ -223,7 +250,9 @@ impl Magic {
         if out.ends_with(SEPARATOR) {
             out.truncate(out.len() - SEPARATOR.len());
         }
-        let mime = first_mime.unwrap_or_else(|| b"application/octet-stream".to_vec());
+        let mime = cdf_mime
+            .or(first_mime)
+            .unwrap_or_else(|| b"application/octet-stream".to_vec());
         done(&out, &mime, first_ext.as_deref())
     }
 
