@@ -224,3 +224,37 @@ mod tests {
         assert!(compile(b"(a)\\1", false).is_none());
     }
 }
+
+#[cfg(test)]
+mod magdir {
+    /// Every `regex` of file's Magdir (when `CONAN_MAGDIR` points to it)
+    /// translates and compiles.
+    #[test]
+    fn all_magdir_regexes_compile() {
+        let Some(dir) = std::env::var_os("CONAN_MAGDIR") else {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "CONAN_MAGDIR is needed under CI=true"
+            );
+            return;
+        };
+        let db = crate::Database::load(std::path::Path::new(&dir)).expect("Magdir loads");
+        let mut failed = Vec::new();
+        let mut n = 0;
+        for e in db.main.iter().chain(db.named.iter()) {
+            if e.typ == crate::entry::Type::Regex {
+                n += 1;
+                let icase = e.str_flags & crate::entry::sflag::IGNORE_CASE != 0;
+                if super::compile(e.bytes(), icase).is_none() {
+                    failed.push(String::from_utf8_lossy(e.bytes()).into_owned());
+                }
+            }
+        }
+        assert!(n > 300, "only {n} regexes found");
+        assert!(
+            failed.is_empty(),
+            "{} of {n} regexes do not compile: {failed:#?}",
+            failed.len()
+        );
+    }
+}
