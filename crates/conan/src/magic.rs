@@ -74,13 +74,11 @@ fn escape(bytes: &[u8]) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// The `!:ext` list split on `/`, as written (an empty item stands for a
+/// trailing slash).
 fn extensions(ext: Option<&[u8]>) -> Vec<String> {
     match ext {
-        Some(e) => e
-            .split(|&c| c == b'/')
-            .filter(|p| !p.is_empty())
-            .map(escape)
-            .collect(),
+        Some(e) => e.split(|&c| c == b'/').map(escape).collect(),
         None => Vec::new(),
     }
 }
@@ -174,7 +172,11 @@ impl Magic {
                 t.description().as_bytes(),
                 Some(b"application/x-tar"),
             ) {
-                return done(&out, b"application/x-tar", None);
+                return done(
+                    &out,
+                    b"application/x-tar",
+                    self.ext_only(buf, looks_text, cx.executable).as_deref(),
+                );
             }
         }
         if let Some(j) = json::detect(buf) {
@@ -183,14 +185,22 @@ impl Magic {
                 j.description().as_bytes(),
                 Some(j.mime().as_bytes()),
             ) {
-                return done(&out, j.mime().as_bytes(), None);
+                return done(
+                    &out,
+                    j.mime().as_bytes(),
+                    self.ext_only(buf, looks_text, cx.executable).as_deref(),
+                );
             }
         }
         if looks_text
             && csv::detect(buf).is_some()
             && checkdone(&mut out, b"CSV text", Some(b"text/csv"))
         {
-            return done(&out, b"text/csv", None);
+            return done(
+                &out,
+                b"text/csv",
+                self.ext_only(buf, looks_text, cx.executable).as_deref(),
+            );
         }
         // CDF/OLE2: libmagic runs this check per output mode, and it may
         // decide the description and not the MIME type, or the reverse.
@@ -203,7 +213,11 @@ impl Magic {
                         Some(m) => m.clone(),
                         None => self.identify_inner(buf, cx, src, false).mime.into_bytes(),
                     };
-                    return done(&out, &mime, None);
+                    return done(
+                        &out,
+                        &mime,
+                        self.ext_only(buf, looks_text, cx.executable).as_deref(),
+                    );
                 }
             }
         }
@@ -223,17 +237,23 @@ impl Magic {
             }
             first_ext = first_ext.or(found.ext);
             if !kg {
-                let mime = match cdf_mime.or(found.mime) {
-                    Some(m) => m,
-                    None => {
-                        let mut scratch = Vec::new();
-                        match text::describe(&self.db, buf, exec, false, &mut scratch) {
-                            Some(t) => t.mime,
-                            None => b"application/octet-stream".to_vec(),
-                        }
-                    }
+                // In MIME and extension modes libmagic goes on to the text
+                // tests when the binary match gave no MIME type or extension.
+                let fallback = if found.mime.is_none() || first_ext.is_none() {
+                    let mut scratch = Vec::new();
+                    text::describe(&self.db, buf, exec, false, &mut scratch)
+                } else {
+                    None
                 };
-                return done(&desc, &mime, first_ext.as_deref());
+                let (text_mime, text_ext) = match fallback {
+                    Some(t) => (Some(t.mime), t.ext),
+                    None => (None, None),
+                };
+                let mime = cdf_mime
+                    .or(found.mime)
+                    .or(text_mime)
+                    .unwrap_or_else(|| b"application/octet-stream".to_vec());
+                return done(&desc, &mime, first_ext.or(text_ext).as_deref());
             }
             checkdone(&mut out, &desc, found.mime.as_deref());
         }
@@ -254,6 +274,22 @@ impl Magic {
             .or(first_mime)
             .unwrap_or_else(|| b"application/octet-stream".to_vec());
         done(&out, &mime, first_ext.as_deref())
+    }
+
+    /// The extension `file --extension` gives: the checks in code (tar,
+    /// JSON, CSV, CDF, ELF) are skipped in that mode, so it comes from the
+    /// binary tests, else the text tests.
+    fn ext_only(&self, buf: &[u8], looks_text: bool, exec: bool) -> Option<Vec<u8>> {
+        let whole = Buf {
+            f: buf,
+            e: Some(buf),
+        };
+        let found = softmagic(&self.db, whole, Mode::Binary, looks_text, exec, false);
+        if found.ext.is_some() {
+            return found.ext;
+        }
+        let mut scratch = Vec::new();
+        text::describe(&self.db, buf, exec, false, &mut scratch).and_then(|t| t.ext)
     }
 
     /// Identifies a file, following symbolic links (`file -L`): reads what
