@@ -11,6 +11,9 @@ use crate::elf::Source;
 
 const MAGIC: u64 = 0xE11A_B1A1_E011_CFD0;
 const LOOP_LIMIT: usize = 10_000;
+/// Largest stream or table built (a chain may loop over the same 1 MiB
+/// sector up to `LOOP_LIMIT` times; libmagic's calloc would fail there).
+const STREAM_MAX: usize = 64 * 1024 * 1024;
 const ELEMENT_LIMIT: u32 = 100_000;
 const END_OF_CHAIN: i32 = -2;
 const DIR_SIZE: usize = 128;
@@ -130,6 +133,9 @@ impl<S: Source> Doc<'_, S> {
         }
         let count = count.ok_or(Miss::Bad)?;
         let ss = self.h.ss;
+        if count.saturating_mul(ss) > STREAM_MAX {
+            return Err(Miss::Bad);
+        }
         let mut tab = vec![0u8; count * ss];
         let mut i = 0;
         while sid >= 0 {
@@ -161,6 +167,9 @@ impl<S: Source> Doc<'_, S> {
     fn short_chain(&self, ssat: &[i32], sst: &Stream, mut sid: i32) -> Result<Stream, Miss> {
         let count = Self::count_chain(ssat, sid).ok_or(Miss::Bad)?;
         let sss = self.h.sss;
+        if count.saturating_mul(sss) > STREAM_MAX {
+            return Err(Miss::Bad);
+        }
         let mut tab = vec![0u8; count * sss];
         let mut i = 0;
         while sid >= 0 {
@@ -285,6 +294,9 @@ fn read_sat<S: Source>(doc: &Doc<'_, S>) -> Option<Vec<i32>> {
 fn read_dir<S: Source>(doc: &Doc<'_, S>) -> Option<Vec<DirEntry>> {
     let ss = doc.h.ss;
     let ns = Doc::<S>::count_chain(&doc.sat, doc.h.first_dir)?;
+    if ns.saturating_mul(ss) > STREAM_MAX {
+        return None;
+    }
     let nd = ss / DIR_SIZE;
     let mut dir = Vec::with_capacity(ns * nd);
     let mut sid = doc.h.first_dir;
@@ -312,6 +324,9 @@ fn read_dir<S: Source>(doc: &Doc<'_, S>) -> Option<Vec<DirEntry>> {
 fn read_ssat<S: Source>(doc: &Doc<'_, S>) -> Option<Vec<i32>> {
     let mut sid = doc.h.first_ssat;
     let n = Doc::<S>::count_chain(&doc.sat, sid)?;
+    if n.saturating_mul(doc.h.ss) > STREAM_MAX {
+        return None;
+    }
     let mut ssat = Vec::new();
     let mut i = 0;
     while sid >= 0 {

@@ -440,8 +440,10 @@ impl elf::Source for FileSource {
 
 #[cfg(unix)]
 fn file_source(file: std::fs::File, size: u64, buf: &[u8]) -> Option<FileSource> {
-    // Only ELF files need it, and only when bigger than what was read.
-    (buf.starts_with(b"\x7fELF") && size > buf.len() as u64).then_some(FileSource { file, size })
+    // Only ELF and CDF files read past the buffer, and only when bigger
+    // than what was read.
+    let wants = buf.starts_with(b"\x7fELF") || buf.starts_with(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1");
+    (wants && size > buf.len() as u64).then_some(FileSource { file, size })
 }
 
 #[cfg(not(unix))]
