@@ -29,10 +29,7 @@ mod tests {
     fn web_types() {
         let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
         png.extend_from_slice(&[0, 0, 0, 2, 0, 0, 0, 3]);
-        assert_eq!(
-            id(&png),
-            ("image/png".into(), "PNG image data, 2 x 3".into())
-        );
+        assert_eq!(id(&png), ("image/png".into(), "PNG image data, 2 x 3".into()));
         let cases: &[(&[u8], &str)] = &[
             (b"\xff\xd8\xff\xe0\0\x10JFIF\0", "image/jpeg"),
             (b"GIF89a\x01\0\x01\0\0\0\0", "image/gif"),
@@ -52,22 +49,13 @@ mod tests {
             ),
             (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01webm", "video/webm"),
             (b"\0asm\x01\0\0\0", "application/wasm"),
-            (
-                b"<!DOCTYPE html>\n<html><body></body></html>\n",
-                "text/html",
-            ),
+            (b"<!DOCTYPE html>\n<html><body></body></html>\n", "text/html"),
             (
                 b"<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>\n",
                 "image/svg+xml",
             ),
-            (
-                b"<?xml version=\"1.0\"?>\n<svg xmlns=\"x\"/>\n",
-                "image/svg+xml",
-            ),
-            (
-                b"import x from 'y';\nconsole.log(x);\n",
-                "application/javascript",
-            ),
+            (b"<?xml version=\"1.0\"?>\n<svg xmlns=\"x\"/>\n", "image/svg+xml"),
+            (b"import x from 'y';\nconsole.log(x);\n", "application/javascript"),
             (b"body {\n  color: red;\n}\n", "text/css"),
             (b"{\"a\": [1, 2]}\n", "application/json"),
             (b"just some words\n", "text/plain"),

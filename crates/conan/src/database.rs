@@ -224,9 +224,7 @@ impl Database {
             while k < named.len() && named[k].cont_level != 0 {
                 k += 1;
             }
-            names
-                .entry(named[start].bytes().to_vec())
-                .or_insert((start, k));
+            names.entry(named[start].bytes().to_vec()).or_insert((start, k));
         }
         let tops = main
             .iter()

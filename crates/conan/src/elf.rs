@@ -170,8 +170,7 @@ pub(crate) fn details<S: Source>(head: &[u8], src: &S) -> Option<Details> {
         }
         1 => {
             if shnum > SHNUM_MAX {
-                e.out
-                    .push_str(&format!(", too many section headers ({shnum})"));
+                e.out.push_str(&format!(", too many section headers ({shnum})"));
                 return Some(e.finish());
             }
             e.shdrs(shoff, shnum, usize::from(shentsize), shstrndx);
@@ -353,8 +352,7 @@ impl<S: Source> Elf<'_, S> {
         let offs = off.wrapping_add((size as u64).wrapping_mul(u64::from(strtab)));
         let sh = self.src.read_at(offs, size);
         if sh.len() < size {
-            self.out
-                .push_str(&format!(", missing section headers at {offs}"));
+            self.out.push_str(&format!(", missing section headers at {offs}"));
             return;
         }
         let name_off = sh_offset(&sh);
@@ -367,8 +365,7 @@ impl<S: Source> Elf<'_, S> {
         for _ in 0..num {
             let sh = self.src.read_at(off, size);
             if sh.len() < size {
-                self.out
-                    .push_str(&format!(", can't read elf section at {off}"));
+                self.out.push_str(&format!(", can't read elf section at {off}"));
                 return;
             }
             let name = self
@@ -402,8 +399,7 @@ impl<S: Source> Elf<'_, S> {
                 }
                 let nbuf = self.src.read_at(soff, ssize as usize);
                 if (nbuf.len() as u64) < ssize {
-                    self.out
-                        .push_str(&format!(", can't read elf note at {soff}"));
+                    self.out.push_str(&format!(", can't read elf note at {soff}"));
                     return;
                 }
                 let mut o = 0;
@@ -418,11 +414,8 @@ impl<S: Source> Elf<'_, S> {
         if debug_info {
             self.out.push_str(", with debug_info");
         }
-        self.out.push_str(if stripped {
-            ", stripped"
-        } else {
-            ", not stripped"
-        });
+        self.out
+            .push_str(if stripped { ", stripped" } else { ", not stripped" });
     }
 
     /// `donote`: returns the next offset, `None` to stop.
@@ -444,8 +437,7 @@ impl<S: Source> Elf<'_, S> {
             return Some(offset.max(size));
         }
         if namesz & 0x8000_0000 != 0 {
-            self.out
-                .push_str(&format!(", bad note name size {namesz:#x}"));
+            self.out.push_str(&format!(", bad note name size {namesz:#x}"));
             return None;
         }
         if descsz & 0x8000_0000 != 0 {
@@ -482,8 +474,7 @@ impl<S: Source> Elf<'_, S> {
         let big = self.big;
         if namesz == 5 && name == b"SuSE" && ntype == 1 && desc.len() == 2 {
             self.flags |= FLAGS_DID_OS_NOTE;
-            self.out
-                .push_str(&format!(", for SuSE {}.{}", desc[0], desc[1]));
+            self.out.push_str(&format!(", for SuSE {}.{}", desc[0], desc[1]));
             return true;
         }
         if namesz == 4 && name == b"GNU" && ntype == 1 && desc.len() == 16 {

@@ -45,8 +45,7 @@ pub(crate) mod sflag {
     pub(crate) const PSTRING_4_BE: u32 = 1 << 10;
     pub(crate) const PSTRING_4_LE: u32 = 1 << 11;
     pub(crate) const REGEX_LINE_COUNT: u32 = 1 << 11;
-    pub(crate) const PSTRING_LEN: u32 =
-        PSTRING_1 | PSTRING_2_BE | PSTRING_2_LE | PSTRING_4_BE | PSTRING_4_LE;
+    pub(crate) const PSTRING_LEN: u32 = PSTRING_1 | PSTRING_2_BE | PSTRING_2_LE | PSTRING_4_BE | PSTRING_4_LE;
     pub(crate) const PSTRING_LENGTH_INCLUDES_ITSELF: u32 = 1 << 12;
     pub(crate) const TRIM: u32 = 1 << 13;
     pub(crate) const FULL_WORD: u32 = 1 << 14;
@@ -404,11 +403,9 @@ pub(crate) fn sign_extend(typ: Type, unsigned: bool, v: u64) -> u64 {
     match typ {
         Type::Byte => v as u8 as i8 as i64 as u64,
         Type::Short(_) => v as u16 as i16 as i64 as u64,
-        Type::Long(_)
-        | Type::Date(..)
-        | Type::Float(_)
-        | Type::MsdosDate(_)
-        | Type::MsdosTime(_) => v as u32 as i32 as i64 as u64,
+        Type::Long(_) | Type::Date(..) | Type::Float(_) | Type::MsdosDate(_) | Type::MsdosTime(_) => {
+            v as u32 as i32 as i64 as u64
+        }
         _ => v,
     }
 }

@@ -124,19 +124,11 @@ fn convert(out: &mut Vec<u8>, spec: &Spec, arg: Arg<'_>) {
     match spec.conv {
         b'd' | b'i' | b'u' | b'x' | b'X' | b'o' | b'c' => {
             let (value, bits, signed) = match arg {
-                Arg::Int {
-                    value,
-                    bits,
-                    signed,
-                } => (value, bits, signed),
+                Arg::Int { value, bits, signed } => (value, bits, signed),
                 Arg::Float(f) => (f as i64 as u64, 64, true),
                 Arg::Str(_) => (0, 64, false),
             };
-            let mask = if bits >= 64 {
-                u64::MAX
-            } else {
-                (1u64 << bits) - 1
-            };
+            let mask = if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 };
             let uval = value & mask;
             let sval: i64 = if bits >= 64 {
                 value as i64
@@ -271,10 +263,7 @@ pub(crate) fn format_g(f: f64, p: usize, alt: bool) -> String {
         return if f.is_sign_negative() { "-0" } else { "0" }.to_owned();
     }
     let e = format!("{:.*e}", p - 1, f);
-    let exp: i64 = e
-        .split_once('e')
-        .and_then(|(_, x)| x.parse().ok())
-        .unwrap_or(0);
+    let exp: i64 = e.split_once('e').and_then(|(_, x)| x.parse().ok()).unwrap_or(0);
     let mut s = if exp < -4 || exp >= p as i64 {
         format_e(f, p - 1)
     } else {
@@ -389,12 +378,7 @@ pub(crate) fn msdos_date(v: u16) -> String {
 
 /// `file_fmttime`: an MS-DOS time as `%T`.
 pub(crate) fn msdos_time(v: u16) -> String {
-    format!(
-        "{:02}:{:02}:{:02}",
-        v >> 11,
-        (v >> 5) & 0x3f,
-        (v & 0x1f) * 2
-    )
+    format!("{:02}:{:02}:{:02}", v >> 11, (v >> 5) & 0x3f, (v & 0x1f) * 2)
 }
 
 /// `file_print_guid`.

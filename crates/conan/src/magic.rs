@@ -225,10 +225,7 @@ impl Magic {
         // section decides the exec bit that `${x?...}` descriptions test.
         let elf = elf::details(buf, src);
         let exec = elf.as_ref().and_then(|e| e.exec).unwrap_or(cx.executable);
-        let whole = Buf {
-            f: buf,
-            e: Some(buf),
-        };
+        let whole = Buf { f: buf, e: Some(buf) };
         let found = softmagic(&self.db, whole, Mode::Binary, looks_text, exec, kg);
         if found.matched {
             let mut desc = found.desc;

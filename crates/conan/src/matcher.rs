@@ -9,9 +9,7 @@
 //! so a hostile database or buffer cannot loop.
 
 use crate::database::{Database, Top};
-use crate::entry::{
-    DateKind, Endian, Entry, MAX_STRING, Quick, Type, Value, flag, op, sflag, sign_extend,
-};
+use crate::entry::{DateKind, Endian, Entry, MAX_STRING, Quick, Type, Value, flag, op, sflag, sign_extend};
 use crate::format::{self, Arg};
 use crate::{der, posix};
 
@@ -146,16 +144,7 @@ pub(crate) fn softmagic(
     };
     let mut returnval = false;
     let mut found = false;
-    let rv = m.run(
-        &db.main,
-        buf,
-        0,
-        mode,
-        text,
-        false,
-        &mut returnval,
-        &mut found,
-    );
+    let rv = m.run(&db.main, buf, 0, mode, text, false, &mut returnval, &mut found);
     Found {
         matched: matches!(rv, Ok(true)) || (rv.is_err() && !m.out.is_empty()),
         desc: m.out,
@@ -433,8 +422,7 @@ impl<'d> Matcher<'d> {
             return false;
         }
         let flt = m.str_flags & (sflag::BINTEST | sflag::TEXTTEST);
-        (m.typ.is_string()
-            && ((text && flt == sflag::BINTEST) || (!text && flt == sflag::TEXTTEST)))
+        (m.typ.is_string() && ((text && flt == sflag::BINTEST) || (!text && flt == sflag::TEXTTEST)))
             || (m.flag & mode.bit()) != mode.bit()
     }
 
@@ -734,8 +722,8 @@ impl<'d> Matcher<'d> {
                     let mut b = off;
                     while lines > 0 && b < end {
                         let c = b;
-                        let found = memchr::memchr(b'\n', &s[c..end])
-                            .or_else(|| memchr::memchr(b'\r', &s[c..end]));
+                        let found =
+                            memchr::memchr(b'\n', &s[c..end]).or_else(|| memchr::memchr(b'\r', &s[c..end]));
                         let Some(p) = found else { break };
                         b = c + p;
                         if b + 1 < end && s[b] == b'\r' && s[b + 1] == b'\n' {
@@ -1187,11 +1175,7 @@ impl<'d> Matcher<'d> {
             | Type::Guid => return true,
             _ => return false,
         };
-        let mask = if bits >= 64 {
-            u64::MAX
-        } else {
-            (1u64 << bits) - 1
-        };
+        let mask = if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 };
         let mut v = raw & mask;
         if m.num_mask != 0 {
             let k = m.num_mask & mask;
@@ -1346,9 +1330,9 @@ impl<'d> Matcher<'d> {
                     .unwrap_or(&[]);
                 // regexec sees a C string: the last byte is cut and a NUL ends it.
                 let hay = cstr(&region[..region.len().saturating_sub(1)]);
-                let rx = m.regex.get_or_init(|| {
-                    posix::compile(m.bytes(), m.str_flags & sflag::IGNORE_CASE != 0)
-                });
+                let rx = m
+                    .regex
+                    .get_or_init(|| posix::compile(m.bytes(), m.str_flags & sflag::IGNORE_CASE != 0));
                 match rx.as_ref().and_then(|rx| rx.find(hay)) {
                     Some(found) => {
                         self.search.start += found.start();
@@ -1417,11 +1401,7 @@ impl<'d> Matcher<'d> {
     /// entry's value is empty).
     fn data_string(&mut self, m: &Entry) -> usize {
         if m.bytes().first().is_none_or(|&c| c == 0) {
-            if let Some(p) = self
-                .s
-                .iter()
-                .position(|&c| c == b'\r' || c == b'\n' || c == 0)
-            {
+            if let Some(p) = self.s.iter().position(|&c| c == b'\r' || c == b'\n' || c == 0) {
                 self.s[p] = 0;
             }
         }
@@ -1494,16 +1474,8 @@ impl<'d> Matcher<'d> {
         let unsigned = m.has(flag::UNSIGNED);
         let int = |this: &mut Self, bits: u32, v: u64| {
             let v = sign_extend(m.typ, unsigned, v);
-            let mask = if bits >= 64 {
-                u64::MAX
-            } else {
-                (1u64 << bits) - 1
-            };
-            let (cv, signed) = if unsigned {
-                (v & mask, false)
-            } else {
-                (v, true)
-            };
+            let mask = if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 };
+            let (cv, signed) = if unsigned { (v & mask, false) } else { (v, true) };
             let (value, argbits) = if bits >= 64 {
                 (cv, 64)
             } else if signed {
@@ -1651,10 +1623,7 @@ mod tests {
         assert_eq!(strncmp(b"abc", b"abcd", 3, 128, 0), 0);
         assert_ne!(strncmp(b"abc", b"abd", 3, 128, 0), 0);
         assert_eq!(strncmp(b"abc", b"ABC", 3, 128, sflag::IGNORE_LOWERCASE), 0);
-        assert_eq!(
-            strncmp(b"a b", b"a    b", 3, 128, sflag::COMPACT_WHITESPACE),
-            0
-        );
+        assert_eq!(strncmp(b"a b", b"a    b", 3, 128, sflag::COMPACT_WHITESPACE), 0);
         assert_ne!(strncmp(b"ab", b"a b", 2, 128, 0), 0);
         assert_eq!(
             strncmp(b"a b", b"ab", 3, 128, sflag::COMPACT_OPTIONAL_WHITESPACE),

@@ -128,10 +128,7 @@ impl Reader<'_> {
 
 fn record(index: usize, rec: &[u8], big: bool) -> Result<Entry, MgcError> {
     let r = Reader { rec, big };
-    let typ = type_of(r.u8(6)).ok_or(MgcError::BadType {
-        index,
-        typ: r.u8(6),
-    })?;
+    let typ = type_of(r.u8(6)).ok_or(MgcError::BadType { index, typ: r.u8(6) })?;
     let in_type = match r.u8(7) {
         0 => Type::Long(Endian::Native),
         n => type_of(n).ok_or(MgcError::BadType { index, typ: n })?,
@@ -215,12 +212,7 @@ fn header(head: &[u8], total: usize) -> Result<(bool, u64), MgcError> {
     }
     let big = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) != MAGICNO;
     let word = |i: usize| {
-        let b = [
-            head[4 * i],
-            head[4 * i + 1],
-            head[4 * i + 2],
-            head[4 * i + 3],
-        ];
+        let b = [head[4 * i], head[4 * i + 1], head[4 * i + 2], head[4 * i + 3]];
         if big {
             u32::from_be_bytes(b)
         } else {
@@ -354,10 +346,7 @@ mod tests {
         );
         v[4..8].copy_from_slice(&18u32.to_le_bytes());
         v[8..12].copy_from_slice(&5u32.to_le_bytes());
-        assert!(matches!(
-            read(&v),
-            Err(MgcError::InconsistentEntries { .. })
-        ));
+        assert!(matches!(read(&v), Err(MgcError::InconsistentEntries { .. })));
         v.push(0);
         assert!(matches!(read(&v), Err(MgcError::BadSize { .. })));
     }

@@ -3,8 +3,8 @@
 //! `parse_strength`) reads it.
 
 use crate::entry::{
-    DateKind, Endian, Entry, Factor, MAX_APPLE, MAX_DESC, MAX_EXT, MAX_MIME, MAX_STRING, Type,
-    Value, flag, op, sflag, sign_extend,
+    DateKind, Endian, Entry, Factor, MAX_APPLE, MAX_DESC, MAX_EXT, MAX_MIME, MAX_STRING, Type, Value, flag,
+    op, sflag, sign_extend,
 };
 
 /// Why a line of a magic file was rejected.
@@ -586,10 +586,7 @@ fn eat_size(c: &mut Cursor<'_>) {
     if c.at().eq_ignore_ascii_case(&b'u') {
         c.bump();
     }
-    if matches!(
-        c.at().to_ascii_lowercase(),
-        b'l' | b's' | b'h' | b'b' | b'c'
-    ) {
+    if matches!(c.at().to_ascii_lowercase(), b'l' | b's' | b'h' | b'b' | b'c') {
         c.bump();
     }
 }
@@ -663,8 +660,7 @@ fn parse_string_modifier(m: &mut Entry, c: &mut Cursor<'_>) -> Result<(), ParseE
         }
         Type::Search if m.str_range == 0 => return Err(ParseErrorKind::MissingSearchRange),
         Type::Regex
-            if m.str_flags & (sflag::COMPACT_WHITESPACE | sflag::COMPACT_OPTIONAL_WHITESPACE)
-                != 0 =>
+            if m.str_flags & (sflag::COMPACT_WHITESPACE | sflag::COMPACT_OPTIONAL_WHITESPACE) != 0 =>
         {
             return Err(bad(b'W'));
         }
@@ -818,9 +814,7 @@ fn get_str(s: &[u8]) -> Result<(Vec<u8>, usize), ParseErrorKind> {
             break;
         }
         if out.len() >= MAX_STRING - 1 {
-            return Err(ParseErrorKind::StringTooLong {
-                max: MAX_STRING - 1,
-            });
+            return Err(ParseErrorKind::StringTooLong { max: MAX_STRING - 1 });
         }
         i += 1;
         if c != b'\\' {
@@ -880,14 +874,10 @@ fn annotate(group: &mut Group, rest: &[u8]) -> Result<(), ParseErrorKind> {
         .ok_or(ParseErrorKind::UnknownAnnotation)?;
     let value = &rest[name.len()..];
     if *name == "strength" {
-        let top = group
-            .first_mut()
-            .ok_or(ParseErrorKind::AnnotationWithoutEntry)?;
+        let top = group.first_mut().ok_or(ParseErrorKind::AnnotationWithoutEntry)?;
         return parse_strength(top, value);
     }
-    let m = group
-        .last_mut()
-        .ok_or(ParseErrorKind::AnnotationWithoutEntry)?;
+    let m = group.last_mut().ok_or(ParseErrorKind::AnnotationWithoutEntry)?;
     let no_desc = m.desc.is_empty();
     let notes = m.notes_mut();
     let (extra, max, slot): (&[u8], usize, &mut Vec<u8>) = match *name {
@@ -974,12 +964,7 @@ mod tests {
         let m = one("0\tbyte\t0\n>(0x3c.l+4)\tleshort&0xff00\t>0x100\tPE %d\n");
         assert_eq!(m.typ, Type::Byte);
         let mut g = Vec::new();
-        parse_file(
-            "t",
-            b"0 byte 0 x\n>(0x3c.l+4) leshort&0xff00 >0x100 PE\n",
-            &mut g,
-        )
-        .expect("parses");
+        parse_file("t", b"0 byte 0 x\n>(0x3c.l+4) leshort&0xff00 >0x100 PE\n", &mut g).expect("parses");
         let c = &g[0][1];
         assert!(c.has(flag::INDIR));
         assert_eq!(c.offset, 0x3c);
@@ -998,10 +983,7 @@ mod tests {
         let m = one("0 search/1024/cW \\x50K\\003\\ a\\ b ZIP\n");
         assert_eq!(m.typ, Type::Search);
         assert_eq!(m.str_range, 1024);
-        assert_eq!(
-            m.str_flags,
-            sflag::IGNORE_LOWERCASE | sflag::COMPACT_WHITESPACE
-        );
+        assert_eq!(m.str_flags, sflag::IGNORE_LOWERCASE | sflag::COMPACT_WHITESPACE);
         assert_eq!(m.bytes(), b"PK\x03 a b");
         assert_eq!(m.desc, b"ZIP");
     }

@@ -115,14 +115,7 @@ pub(crate) fn describe(
     let mut ext = None;
     if ulen > 0 {
         let u = &decoded.utf8[..];
-        let found = softmagic(
-            db,
-            Buf { f: u, e: Some(u) },
-            Mode::Text,
-            true,
-            exec,
-            keep_going,
-        );
+        let found = softmagic(db, Buf { f: u, e: Some(u) }, Mode::Text, true, exec, keep_going);
         if found.matched {
             desc.extend_from_slice(&found.desc);
         }

@@ -7,9 +7,13 @@
 //!   self-signed `CA:TRUE` certificate used directly by a server
 //!   (`CaUsedAsEndEntity`), so there is always a CA and a separate leaf.
 //!
-//! Later issues add launchers for real peers here (git daemon, sshd, pebble,
-//! a web server): each on 127.0.0.1 with a free port and a temp dir of its
-//! own, killed on drop.
+//! - [`pebble`]: the ACME test server (with `pebble-challtestsrv`), and
+//!   [`bind`]: bind9's `named` as a primary accepting TSIG-signed updates.
+//!   Each runs on 127.0.0.1 with free ports and a temp dir of its own, and
+//!   is killed on drop. [`peer`] has what they share, among it the rule
+//!   for a missing binary: skip with a message, or fail when `CI=true`.
+//!
+//! Later issues add more launchers here (git daemon, sshd, a web server).
 //!
 //! ```
 //! let ca = testkit::tls::TestCa::new("testkit example CA").unwrap();
@@ -22,4 +26,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bind;
+pub mod pebble;
+pub mod peer;
 pub mod tls;

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+    KeyPair, KeyUsagePurpose,
 };
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -174,10 +174,9 @@ mod tests {
         assert!(leaf.key_pem().contains("PRIVATE KEY"));
         // A verifier with the CA as its only root accepts the leaf for its name.
         let roots = Arc::new(ca.root_store().unwrap());
-        let verifier =
-            rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider())
-                .build()
-                .unwrap();
+        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider())
+            .build()
+            .unwrap();
         let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
         let chain = leaf.chain();
         verifier

@@ -120,8 +120,7 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     // file follows symbolic links only with -L or under POSIXLY_CORRECT.
-    let follow =
-        !args.no_dereference && (args.dereference || std::env::var_os("POSIXLY_CORRECT").is_some());
+    let follow = !args.no_dereference && (args.dereference || std::env::var_os("POSIXLY_CORRECT").is_some());
     let width = names.iter().map(|n| n.as_os_str().len()).max().unwrap_or(0);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

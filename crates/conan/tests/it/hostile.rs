@@ -17,8 +17,7 @@ fn use_cycle_is_bounded() {
 
 #[test]
 fn self_indirect_is_bounded() {
-    let db =
-        Database::from_text("ind", b"0 string AB ab\n>0 indirect x \\b, inner\n").expect("parses");
+    let db = Database::from_text("ind", b"0 string AB ab\n>0 indirect x \\b, inner\n").expect("parses");
     let out = Magic::new(db).identify(b"ABAB");
     assert!(out.description.starts_with("ab"), "{out:?}");
 }
@@ -57,7 +56,8 @@ fn arbitrary_database_bytes_never_panic() {
         seed ^= seed << 17;
         seed
     };
-    let alphabet = b"0123456789>&()-+.,~x=!<^ \tbyteshortlongstringsearch/regexuse name indirect \\b%sd\nlLhHsSbBcC";
+    let alphabet =
+        b"0123456789>&()-+.,~x=!<^ \tbyteshortlongstringsearch/regexuse name indirect \\b%sd\nlLhHsSbBcC";
     for _ in 0..300 {
         let text: Vec<u8> = (0..(next() % 200))
             .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
@@ -101,10 +101,7 @@ fn separator_inside_use_and_indirect_like_libmagic() {
         b"0\tname\tinner\n>0\tbyte\tx\tin\n\n0\tstring\tAB\touter\n>0\tuse\tinner\n>1\tindirect\tx\t\\b\n\n0\tstring\tB\tbee\n",
     )
     .expect("parses");
-    assert_eq!(
-        Magic::new(db).identify(b"AB").description,
-        "outer in\\012- bee"
-    );
+    assert_eq!(Magic::new(db).identify(b"AB").description, "outer in\\012- bee");
 }
 
 #[test]

@@ -65,15 +65,13 @@ fn parity_with_file() {
     }
     let db = Database::load(&magdir).expect("the Magdir loads");
     let magic = Magic::new(db);
-    let keep_going =
-        Magic::new(Database::load(&magdir).expect("the Magdir loads")).with_keep_going(true);
+    let keep_going = Magic::new(Database::load(&magdir).expect("the Magdir loads")).with_keep_going(true);
 
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    let tmp =
-        TempDir(std::env::temp_dir().join(format!("conan-parity-{}-{nanos}", std::process::id())));
+    let tmp = TempDir(std::env::temp_dir().join(format!("conan-parity-{}-{nanos}", std::process::id())));
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus.sh");
     let status = Command::new("sh")
         .arg(&script)
@@ -115,11 +113,7 @@ fn parity_with_file() {
     let mut agree = BTreeMap::<&str, usize>::new();
     let mut report = String::new();
     for (i, path) in files.iter().enumerate() {
-        let name = path
-            .strip_prefix(&tmp.0)
-            .unwrap_or(path)
-            .display()
-            .to_string();
+        let name = path.strip_prefix(&tmp.0).unwrap_or(path).display().to_string();
         let ours = magic.identify_path(path).expect("readable corpus file");
         if let Ok(c) = &compiled {
             let from_mgc = c.identify_path(path).expect("readable corpus file");
