@@ -186,13 +186,7 @@ impl<S: Source> Doc<'_, S> {
     }
 
     /// `cdf_read_user_stream`: a stream by name.
-    fn user_stream(
-        &self,
-        ssat: &[i32],
-        sst: &Stream,
-        dir: &[DirEntry],
-        name: &str,
-    ) -> Result<Stream, Miss> {
+    fn user_stream(&self, ssat: &[i32], sst: &Stream, dir: &[DirEntry], name: &str) -> Result<Stream, Miss> {
         let i = find_stream(dir, name, USER_STREAM).ok_or(Miss::NotFound)?;
         let d = &dir[i];
         if d.size < self.h.min_std && sst.present {
@@ -204,11 +198,7 @@ impl<S: Source> Doc<'_, S> {
 }
 
 fn find_stream(dir: &[DirEntry], name: &str, typ: u8) -> Option<usize> {
-    let want: Vec<u16> = name
-        .bytes()
-        .map(u16::from)
-        .chain(std::iter::once(0))
-        .collect();
+    let want: Vec<u16> = name.bytes().map(u16::from).chain(std::iter::once(0)).collect();
     (0..dir.len())
         .rev()
         .find(|&i| dir[i].typ == typ && dir[i].name.get(..want.len()) == Some(&want[..]))
@@ -555,9 +545,7 @@ fn app_to(text: &[u8], table: &[(&'static str, &'static str)]) -> Option<&'stati
     let lower = text.to_ascii_lowercase();
     table
         .iter()
-        .find(|(pat, _)| {
-            memchr::memmem::find(&lower, pat.to_ascii_lowercase().as_bytes()).is_some()
-        })
+        .find(|(pat, _)| memchr::memmem::find(&lower, pat.to_ascii_lowercase().as_bytes()).is_some())
         .map(|(_, v)| *v)
 }
 
@@ -780,9 +768,7 @@ fn summary(
             None => i,
         }
     } else {
-        out.extend_from_slice(
-            format!("application/{}", found.unwrap_or("vnd.ms-office")).as_bytes(),
-        );
+        out.extend_from_slice(format!("application/{}", found.unwrap_or("vnd.ms-office")).as_bytes());
         1
     }
 }
@@ -857,10 +843,7 @@ fn try_mode<S: Source>(buf: &[u8], src: &S, mime: bool) -> Option<(i32, Vec<u8>)
         if i <= 0 {
             i = -1;
             for (name, m, streams) in SECTIONS {
-                if streams
-                    .iter()
-                    .any(|(s, t)| find_stream(&dir, s, *t).is_some())
-                {
+                if streams.iter().any(|(s, t)| find_stream(&dir, s, *t).is_some()) {
                     out.extend_from_slice(
                         if mime {
                             format!("application/{m}")
@@ -939,13 +922,7 @@ mod tests {
         // What file 5.44's own conversion gives under TZ=UTC (its approximate
         // calendar is a day late here; the reference in cdf_time.c is stale).
         assert_eq!(timestamp(0x01A5_E403_C2D5_9C00), "Sun Apr 24 01:30:00 1977");
-        assert_eq!(
-            timestamp(132_000_000_000_000_000),
-            "Wed Apr 17 18:40:00 2019"
-        );
-        assert_eq!(
-            timestamp(130_000_000_000_000_000),
-            "Fri Dec 14 23:06:40 2012"
-        );
+        assert_eq!(timestamp(132_000_000_000_000_000), "Wed Apr 17 18:40:00 2019");
+        assert_eq!(timestamp(130_000_000_000_000_000), "Fri Dec 14 23:06:40 2012");
     }
 }

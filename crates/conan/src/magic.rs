@@ -121,13 +121,7 @@ impl Magic {
 
     /// The pipeline; `with_cdf: false` skips the CDF check (to find the
     /// MIME type of a CDF document whose MIME check did not decide).
-    fn identify_inner<S: elf::Source>(
-        &self,
-        buf: &[u8],
-        cx: Context,
-        src: &S,
-        with_cdf: bool,
-    ) -> Outcome {
+    fn identify_inner<S: elf::Source>(&self, buf: &[u8], cx: Context, src: &S, with_cdf: bool) -> Outcome {
         let buf = &buf[..buf.len().min(BYTES_MAX)];
         let simple = |desc: &str, mime: &str| Outcome {
             mime: mime.to_owned(),
@@ -167,11 +161,7 @@ impl Magic {
             !kg
         };
         if let Some(t) = tar::detect(buf) {
-            if checkdone(
-                &mut out,
-                t.description().as_bytes(),
-                Some(b"application/x-tar"),
-            ) {
+            if checkdone(&mut out, t.description().as_bytes(), Some(b"application/x-tar")) {
                 return done(
                     &out,
                     b"application/x-tar",
@@ -180,11 +170,7 @@ impl Magic {
             }
         }
         if let Some(j) = json::detect(buf) {
-            if checkdone(
-                &mut out,
-                j.description().as_bytes(),
-                Some(j.mime().as_bytes()),
-            ) {
+            if checkdone(&mut out, j.description().as_bytes(), Some(j.mime().as_bytes())) {
                 return done(
                     &out,
                     j.mime().as_bytes(),
@@ -192,10 +178,7 @@ impl Magic {
                 );
             }
         }
-        if looks_text
-            && csv::detect(buf).is_some()
-            && checkdone(&mut out, b"CSV text", Some(b"text/csv"))
-        {
+        if looks_text && csv::detect(buf).is_some() && checkdone(&mut out, b"CSV text", Some(b"text/csv")) {
             return done(
                 &out,
                 b"text/csv",
@@ -277,10 +260,7 @@ impl Magic {
     /// JSON, CSV, CDF, ELF) are skipped in that mode, so it comes from the
     /// binary tests, else the text tests.
     fn ext_only(&self, buf: &[u8], looks_text: bool, exec: bool) -> Option<Vec<u8>> {
-        let whole = Buf {
-            f: buf,
-            e: Some(buf),
-        };
+        let whole = Buf { f: buf, e: Some(buf) };
         let found = softmagic(&self.db, whole, Mode::Binary, looks_text, exec, false);
         if found.ext.is_some() {
             return found.ext;

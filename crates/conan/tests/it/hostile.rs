@@ -125,8 +125,7 @@ fn cdf_chain_loops_are_bounded() {
     let out = Magic::new(Database::builtin()).identify(&f);
     assert_eq!(out.mime, "application/x-ole-storage");
     assert!(
-        out.description
-            .starts_with("Composite Document File V2 Document"),
+        out.description.starts_with("Composite Document File V2 Document"),
         "{out:?}"
     );
 }

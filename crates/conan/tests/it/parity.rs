@@ -119,9 +119,7 @@ fn parity_with_file() {
             let from_mgc = c.identify_path(path).expect("readable corpus file");
             assert_eq!(ours, from_mgc, "Magdir and magic.mgc disagree on {name}");
         }
-        let all = keep_going
-            .identify_path(path)
-            .expect("readable corpus file");
+        let all = keep_going.identify_path(path).expect("readable corpus file");
         let ext = if ours.extensions.is_empty() {
             "???".to_owned()
         } else {
