@@ -263,6 +263,8 @@ pub(crate) struct Entry {
     pub(crate) factor: Option<Factor>,
     /// The compiled regular expression, built on first use.
     pub(crate) regex: OnceLock<Option<regex::bytes::Regex>>,
+    /// A literal every match of the regular expression contains.
+    pub(crate) literal: OnceLock<Option<Box<[u8]>>>,
 }
 
 /// The annotations of an entry.
@@ -294,6 +296,7 @@ impl Entry {
             notes: None,
             factor: None,
             regex: OnceLock::new(),
+            literal: OnceLock::new(),
         }
     }
 

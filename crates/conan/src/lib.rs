@@ -21,10 +21,13 @@
 //! files, and has a small built-in database of web types
 //! ([`Database::builtin`]) for machines without one.
 //!
-//! What it does not do (yet): CDF/OLE2 compound-document details (old MS
-//! Office files get the database's description, not file's summary-info
-//! one), decompression (`file -z`), SIMH tape images, local time zones
-//! for `ldate` (printed in UTC).
+//! CDF/OLE2 compound documents (old MS Office, MSI) are read as
+//! libmagic reads them: summary information, creating application, MIME
+//! type.
+//!
+//! What it does not do (yet): decompression (`file -z`), SIMH tape
+//! images, Thumbs.db catalogs, local time zones for `ldate` and CDF dates
+//! (printed in UTC, as `file` prints them under `TZ=UTC`).
 //!
 //! ```text
 //! module      role
@@ -33,7 +36,7 @@
 //! matcher     soft-magic interpreter        format    printf subset, dates, escapes
 //! posix       POSIX ERE -> regex            der       ASN.1 DER walking
 //! encoding    text encodings                text      text descriptions
-//! json/csv/tar/elf  checks in code          magic     the pipeline, Outcome
+//! json/csv/tar/elf/cdf  checks in code      magic     the pipeline, Outcome
 //! builtin     built-in web database
 //! ```
 //!
@@ -73,6 +76,7 @@
 #![allow(clippy::collapsible_if, clippy::collapsible_match)]
 
 mod builtin;
+mod cdf;
 mod csv;
 mod database;
 mod der;

@@ -10,7 +10,7 @@ use crate::encoding;
 use crate::format::push_octal;
 use crate::matcher::{Buf, Mode, SEPARATOR, softmagic};
 use crate::text::{self, BYTES_MAX};
-use crate::{csv, elf, json, tar};
+use crate::{cdf, csv, elf, json, tar};
 
 /// What a buffer is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,13 +74,11 @@ fn escape(bytes: &[u8]) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// The `!:ext` list split on `/`, as written (an empty item stands for a
+/// trailing slash).
 fn extensions(ext: Option<&[u8]>) -> Vec<String> {
     match ext {
-        Some(e) => e
-            .split(|&c| c == b'/')
-            .filter(|p| !p.is_empty())
-            .map(escape)
-            .collect(),
+        Some(e) => e.split(|&c| c == b'/').map(escape).collect(),
         None => Vec::new(),
     }
 }
@@ -118,6 +116,12 @@ impl Magic {
     /// Identifies the first bytes of a file, `src` giving access to all of
     /// it (for ELF headers past what is in memory).
     fn identify_source<S: elf::Source>(&self, buf: &[u8], cx: Context, src: &S) -> Outcome {
+        self.identify_inner(buf, cx, src, true)
+    }
+
+    /// The pipeline; `with_cdf: false` skips the CDF check (to find the
+    /// MIME type of a CDF document whose MIME check did not decide).
+    fn identify_inner<S: elf::Source>(&self, buf: &[u8], cx: Context, src: &S, with_cdf: bool) -> Outcome {
         let buf = &buf[..buf.len().min(BYTES_MAX)];
         let simple = |desc: &str, mime: &str| Outcome {
             mime: mime.to_owned(),
@@ -158,16 +162,47 @@ impl Magic {
         };
         if let Some(t) = tar::detect(buf) {
             if checkdone(&mut out, t.description().as_bytes(), Some(b"application/x-tar")) {
-                return done(&out, b"application/x-tar", None);
+                return done(
+                    &out,
+                    b"application/x-tar",
+                    self.ext_only(buf, looks_text, cx.executable).as_deref(),
+                );
             }
         }
         if let Some(j) = json::detect(buf) {
             if checkdone(&mut out, j.description().as_bytes(), Some(j.mime().as_bytes())) {
-                return done(&out, j.mime().as_bytes(), None);
+                return done(
+                    &out,
+                    j.mime().as_bytes(),
+                    self.ext_only(buf, looks_text, cx.executable).as_deref(),
+                );
             }
         }
         if looks_text && csv::detect(buf).is_some() && checkdone(&mut out, b"CSV text", Some(b"text/csv")) {
-            return done(&out, b"text/csv", None);
+            return done(
+                &out,
+                b"text/csv",
+                self.ext_only(buf, looks_text, cx.executable).as_deref(),
+            );
+        }
+        // CDF/OLE2: libmagic runs this check per output mode, and it may
+        // decide the description and not the MIME type, or the reverse.
+        let mut cdf_mime = None;
+        if let Some(c) = with_cdf.then(|| cdf::detect(buf, src)).flatten() {
+            cdf_mime = c.mime.clone();
+            if let Some(d) = &c.desc {
+                if checkdone(&mut out, d, c.mime.as_deref()) {
+                    let mime = match &c.mime {
+                        Some(m) => m.clone(),
+                        None => self.identify_inner(buf, cx, src, false).mime.into_bytes(),
+                    };
+                    return done(
+                        &out,
+                        &mime,
+                        self.ext_only(buf, looks_text, cx.executable).as_deref(),
+                    );
+                }
+            }
         }
         // libmagic reads ELF headers before the database: the dynamic
         // section decides the exec bit that `${x?...}` descriptions test.
@@ -182,17 +217,23 @@ impl Magic {
             }
             first_ext = first_ext.or(found.ext);
             if !kg {
-                let mime = match found.mime {
-                    Some(m) => m,
-                    None => {
-                        let mut scratch = Vec::new();
-                        match text::describe(&self.db, buf, exec, false, &mut scratch) {
-                            Some(t) => t.mime,
-                            None => b"application/octet-stream".to_vec(),
-                        }
-                    }
+                // In MIME and extension modes libmagic goes on to the text
+                // tests when the binary match gave no MIME type or extension.
+                let fallback = if found.mime.is_none() || first_ext.is_none() {
+                    let mut scratch = Vec::new();
+                    text::describe(&self.db, buf, exec, false, &mut scratch)
+                } else {
+                    None
                 };
-                return done(&desc, &mime, first_ext.as_deref());
+                let (text_mime, text_ext) = match fallback {
+                    Some(t) => (Some(t.mime), t.ext),
+                    None => (None, None),
+                };
+                let mime = cdf_mime
+                    .or(found.mime)
+                    .or(text_mime)
+                    .unwrap_or_else(|| b"application/octet-stream".to_vec());
+                return done(&desc, &mime, first_ext.or(text_ext).as_deref());
             }
             checkdone(&mut out, &desc, found.mime.as_deref());
         }
@@ -209,8 +250,23 @@ impl Magic {
         if out.ends_with(SEPARATOR) {
             out.truncate(out.len() - SEPARATOR.len());
         }
-        let mime = first_mime.unwrap_or_else(|| b"application/octet-stream".to_vec());
+        let mime = cdf_mime
+            .or(first_mime)
+            .unwrap_or_else(|| b"application/octet-stream".to_vec());
         done(&out, &mime, first_ext.as_deref())
+    }
+
+    /// The extension `file --extension` gives: the checks in code (tar,
+    /// JSON, CSV, CDF, ELF) are skipped in that mode, so it comes from the
+    /// binary tests, else the text tests.
+    fn ext_only(&self, buf: &[u8], looks_text: bool, exec: bool) -> Option<Vec<u8>> {
+        let whole = Buf { f: buf, e: Some(buf) };
+        let found = softmagic(&self.db, whole, Mode::Binary, looks_text, exec, false);
+        if found.ext.is_some() {
+            return found.ext;
+        }
+        let mut scratch = Vec::new();
+        text::describe(&self.db, buf, exec, false, &mut scratch).and_then(|t| t.ext)
     }
 
     /// Identifies a file, following symbolic links (`file -L`): reads what
@@ -361,8 +417,10 @@ impl elf::Source for FileSource {
 
 #[cfg(unix)]
 fn file_source(file: std::fs::File, size: u64, buf: &[u8]) -> Option<FileSource> {
-    // Only ELF files need it, and only when bigger than what was read.
-    (buf.starts_with(b"\x7fELF") && size > buf.len() as u64).then_some(FileSource { file, size })
+    // Only ELF and CDF files read past the buffer, and only when bigger
+    // than what was read.
+    let wants = buf.starts_with(b"\x7fELF") || buf.starts_with(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1");
+    (wants && size > buf.len() as u64).then_some(FileSource { file, size })
 }
 
 #[cfg(not(unix))]

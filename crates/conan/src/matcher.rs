@@ -1330,10 +1330,26 @@ impl<'d> Matcher<'d> {
                     .unwrap_or(&[]);
                 // regexec sees a C string: the last byte is cut and a NUL ends it.
                 let hay = cstr(&region[..region.len().saturating_sub(1)]);
-                let rx = m
-                    .regex
-                    .get_or_init(|| posix::compile(m.bytes(), m.str_flags & sflag::IGNORE_CASE != 0));
-                match rx.as_ref().and_then(|rx| rx.find(hay)) {
+                let icase = m.str_flags & sflag::IGNORE_CASE != 0;
+                // Most expressions need a literal the buffer does not have:
+                // then there is nothing to compile or run.
+                let literal = m.literal.get_or_init(|| {
+                    if icase {
+                        None
+                    } else {
+                        posix::required_literal(m.bytes()).map(Vec::into_boxed_slice)
+                    }
+                });
+                let absent = literal
+                    .as_deref()
+                    .is_some_and(|l| memchr::memmem::find(hay, l).is_none());
+                let found = if absent {
+                    None
+                } else {
+                    let rx = m.regex.get_or_init(|| posix::compile(m.bytes(), icase));
+                    rx.as_ref().and_then(|rx| rx.find(hay))
+                };
+                match found {
                     Some(found) => {
                         self.search.start += found.start();
                         self.search.offset += found.start();

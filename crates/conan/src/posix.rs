@@ -34,6 +34,121 @@ fn push_byte(out: &mut String, c: u8) {
     }
 }
 
+/// A byte string every match of the POSIX ERE `p` contains, if one of at
+/// least two bytes can be found cheaply: checking it with `memchr::memmem`
+/// rejects most buffers without compiling or running the expression.
+/// Conservative: alternations, groups and classes end a literal, an
+/// optional repetition drops the byte it applies to.
+pub(crate) fn required_literal(p: &[u8]) -> Option<Vec<u8>> {
+    let p = match memchr::memchr(0, p) {
+        Some(n) => &p[..n],
+        None => p,
+    };
+    let mut best: Vec<u8> = Vec::new();
+    let mut run: Vec<u8> = Vec::new();
+    let mut depth = 0usize;
+    let flush = |run: &mut Vec<u8>, best: &mut Vec<u8>| {
+        if run.len() > best.len() {
+            *best = std::mem::take(run);
+        }
+        run.clear();
+    };
+    // Whether the last token was a literal byte pushed on `run`.
+    let mut last_literal = false;
+    let mut i = 0;
+    while i < p.len() {
+        let c = p[i];
+        match c {
+            b'|' => return None,
+            b'\\' => {
+                let &e = p.get(i + 1)?;
+                i += 2;
+                if e.is_ascii_alphanumeric() && !matches!(e, b'w' | b'W' | b's' | b'S' | b'b' | b'B')
+                    || !e.is_ascii_alphanumeric() && !matches!(e, b'<' | b'>')
+                {
+                    if e.is_ascii_digit() {
+                        return None;
+                    }
+                    if depth == 0 {
+                        run.push(e);
+                        last_literal = true;
+                    } else {
+                        last_literal = false;
+                    }
+                    continue;
+                }
+                flush(&mut run, &mut best);
+                last_literal = false;
+                continue;
+            }
+            b'[' => {
+                let (_, used) = bracket(&p[i..])?;
+                i += used;
+                flush(&mut run, &mut best);
+                last_literal = false;
+                continue;
+            }
+            b'(' => {
+                depth += 1;
+                flush(&mut run, &mut best);
+                last_literal = false;
+            }
+            b')' => {
+                depth = depth.saturating_sub(1);
+                flush(&mut run, &mut best);
+                last_literal = false;
+            }
+            b'*' | b'?' => {
+                if last_literal {
+                    run.pop();
+                }
+                flush(&mut run, &mut best);
+                last_literal = false;
+            }
+            b'+' => {
+                flush(&mut run, &mut best);
+                last_literal = false;
+            }
+            b'{' => {
+                // An interval after an atom: `{0...}` makes it optional.
+                let close = p[i..].iter().position(|&x| x == b'}');
+                let body = close.map(|k| &p[i + 1..i + k]);
+                let interval = body.is_some_and(|b| {
+                    !b.is_empty() && b.iter().all(|&x| x.is_ascii_digit() || x == b',') && b[0] != b','
+                });
+                if interval {
+                    if last_literal && body.is_some_and(|b| b[0] == b'0') {
+                        run.pop();
+                    }
+                    flush(&mut run, &mut best);
+                    last_literal = false;
+                    i += close.unwrap_or(0) + 1;
+                    continue;
+                }
+                if depth == 0 {
+                    run.push(b'{');
+                    last_literal = true;
+                }
+            }
+            b'.' | b'^' | b'$' => {
+                flush(&mut run, &mut best);
+                last_literal = false;
+            }
+            _ => {
+                if depth == 0 {
+                    run.push(c);
+                    last_literal = true;
+                } else {
+                    last_literal = false;
+                }
+            }
+        }
+        i += 1;
+    }
+    flush(&mut run, &mut best);
+    (best.len() >= 2).then_some(best)
+}
+
 /// Rewrites a POSIX ERE into `regex` syntax.
 fn translate(p: &[u8]) -> Option<String> {
     let mut out = String::with_capacity(p.len() * 2);
@@ -210,6 +325,33 @@ mod tests {
     }
 
     #[test]
+    fn required_literals() {
+        let lit = |p: &str| required_literal(p.as_bytes()).map(|v| String::from_utf8(v).expect("ascii"));
+        assert_eq!(lit("^#!.*perl"), Some("perl".into()));
+        assert_eq!(lit("^[[:space:]]*#include"), Some("#include".into()));
+        assert_eq!(lit("colou?r"), Some("colo".into()));
+        assert_eq!(lit("ab{0,2}cd"), Some("cd".into()));
+        assert_eq!(lit("a|bcd"), None);
+        assert_eq!(lit("(abc)+xy"), Some("xy".into()));
+        assert_eq!(lit("\\.TH"), Some(".TH".into()));
+        assert_eq!(lit("x\\<y"), None);
+        // Whatever the literal, it must be in every match.
+        for (p, hay) in [
+            ("^#!.*perl", "#!/usr/bin/perl -w"),
+            ("colou?r", "color"),
+            ("ab{0,2}cd", "acd"),
+        ] {
+            let l = required_literal(p.as_bytes()).expect("literal");
+            assert!(memchr::memmem::find(hay.as_bytes(), &l).is_some(), "{p}");
+            assert!(
+                compile(p.as_bytes(), false)
+                    .expect("compiles")
+                    .is_match(hay.as_bytes())
+            );
+        }
+    }
+
+    #[test]
     fn posix_features() {
         assert!(m("^#!.*perl", "#!/usr/bin/perl\n"));
         assert!(m("[[:space:]]+def", "  def"));
@@ -222,5 +364,39 @@ mod tests {
         assert!(!m("^b", "a\nc"));
         assert!(m("^c", "a\nc"));
         assert!(compile(b"(a)\\1", false).is_none());
+    }
+}
+
+#[cfg(test)]
+mod magdir {
+    /// Every `regex` of file's Magdir (when `CONAN_MAGDIR` points to it)
+    /// translates and compiles.
+    #[test]
+    fn all_magdir_regexes_compile() {
+        let Some(dir) = std::env::var_os("CONAN_MAGDIR") else {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "CONAN_MAGDIR is needed under CI=true"
+            );
+            return;
+        };
+        let db = crate::Database::load(std::path::Path::new(&dir)).expect("Magdir loads");
+        let mut failed = Vec::new();
+        let mut n = 0;
+        for e in db.main.iter().chain(db.named.iter()) {
+            if e.typ == crate::entry::Type::Regex {
+                n += 1;
+                let icase = e.str_flags & crate::entry::sflag::IGNORE_CASE != 0;
+                if super::compile(e.bytes(), icase).is_none() {
+                    failed.push(String::from_utf8_lossy(e.bytes()).into_owned());
+                }
+            }
+        }
+        assert!(n > 300, "only {n} regexes found");
+        assert!(
+            failed.is_empty(),
+            "{} of {n} regexes do not compile: {failed:#?}",
+            failed.len()
+        );
     }
 }

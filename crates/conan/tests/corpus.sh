@@ -150,6 +150,24 @@ have openssl && {
 }
 have dpkg-deb && { mkdir -p pkg/DEBIAN && printf 'Package: x\nVersion: 1\nArchitecture: all\nMaintainer: a <a@b>\nDescription: x\n' > pkg/DEBIAN/control && dpkg-deb -b pkg pkg.deb >/dev/null 2>&1; rm -rf pkg; }
 have qemu-img && { qemu-img create -f vhdx disk.vhdx 1M >/dev/null; qemu-img create -f qed disk.qed 1M >/dev/null; qemu-img create -f vpc disk.vhd 1M >/dev/null; }
+have msibuild && {
+    msibuild package.msi -s "Conan Test" "Conan" "Intel;1033" "{12345678-1234-1234-1234-123456789012}" 2>/dev/null
+    # damaged copies exercise the CDF reader's error paths
+    python3 - <<'PY' 2>/dev/null
+import random
+random.seed(7)
+src = open("package.msi", "rb").read()
+for n in range(24):
+    b = bytearray(src)
+    if n % 3 == 0:
+        b = b[:random.randrange(400, len(b))]
+    else:
+        for _ in range(random.randrange(1, 4)):
+            i = random.randrange(0 if n % 3 == 1 else 512, len(b))
+            b[i] = random.choice([0, 0xff, 0xfe, 0x80, 1, 2, 0x1e, 0x1f, 0x40, random.randrange(256)])
+    open("damaged-%02d.msi" % n, "wb").write(bytes(b))
+PY
+}
 have as && { printf '.text\n.globl _start\n_start: ret\n' > asm.s && as -o asm.o asm.s && ld -o asm-exe asm.o 2>/dev/null; }
 have gcc && { gcc -g -o prog-debug prog.c 2>/dev/null; gcc -o prog-stripped prog.c -s 2>/dev/null; }
 have node && node -e 'require("fs").writeFileSync("node.json", JSON.stringify({a:[1,2,3]}))'

@@ -103,3 +103,29 @@ fn separator_inside_use_and_indirect_like_libmagic() {
     .expect("parses");
     assert_eq!(Magic::new(db).identify(b"AB").description, "outer in\\012- bee");
 }
+
+#[test]
+fn cdf_chain_loops_are_bounded() {
+    // A compound document with 1 MiB sectors whose SAT sends every chain
+    // back to the same sector: the directory chain loops until libmagic's
+    // limit, which must neither allocate gigabytes nor hang.
+    let ss = 1usize << 20;
+    let mut f = vec![0u8; 512];
+    f[..8].copy_from_slice(&0xE11A_B1A1_E011_CFD0u64.to_le_bytes());
+    f[30..32].copy_from_slice(&20u16.to_le_bytes());
+    f[32..34].copy_from_slice(&6u16.to_le_bytes());
+    f[48..52].copy_from_slice(&0i32.to_le_bytes()); // directory at sector 0
+    f[60..64].copy_from_slice(&(-2i32).to_le_bytes()); // no short SAT
+    f[68..72].copy_from_slice(&(-2i32).to_le_bytes());
+    for k in 0..109 {
+        let v: i32 = if k == 0 { 0 } else { -1 };
+        f[76 + 4 * k..80 + 4 * k].copy_from_slice(&v.to_le_bytes());
+    }
+    f.resize(ss + ss, 0); // sector 0 at offset ss: the SAT, all zeros = loops
+    let out = Magic::new(Database::builtin()).identify(&f);
+    assert_eq!(out.mime, "application/x-ole-storage");
+    assert!(
+        out.description.starts_with("Composite Document File V2 Document"),
+        "{out:?}"
+    );
+}

@@ -99,6 +99,7 @@ fn parity_with_file() {
     let mimes = file_lines(&list, Some("--mime-type"));
     let encs = file_lines(&list, Some("--mime-encoding"));
     let keeps = file_lines(&list, Some("-k"));
+    let exts = file_lines(&list, Some("--extension"));
     assert_eq!(descs.len(), files.len());
 
     // The system's compiled database must give the same answers as the
@@ -119,11 +120,17 @@ fn parity_with_file() {
             assert_eq!(ours, from_mgc, "Magdir and magic.mgc disagree on {name}");
         }
         let all = keep_going.identify_path(path).expect("readable corpus file");
+        let ext = if ours.extensions.is_empty() {
+            "???".to_owned()
+        } else {
+            ours.extensions.join("/")
+        };
         for (field, theirs, mine) in [
             ("mime", &mimes[i], &ours.mime),
             ("description", &descs[i], &ours.description),
             ("encoding", &encs[i], &ours.encoding),
             ("keep-going", &keeps[i], &all.description),
+            ("extension", &exts[i], &ext),
         ] {
             if theirs == mine {
                 *agree.entry(field).or_default() += 1;
@@ -136,7 +143,7 @@ fn parity_with_file() {
         }
     }
     let n = files.len();
-    for field in ["mime", "description", "encoding", "keep-going"] {
+    for field in ["mime", "description", "encoding", "keep-going", "extension"] {
         let a = agree.get(field).copied().unwrap_or(0);
         eprintln!(
             "parity {field}: {a}/{n} = {:.2}%",
