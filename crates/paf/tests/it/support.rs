@@ -131,3 +131,12 @@ pub(crate) fn h2load_counts(output: &Output) -> (u64, u64, u64) {
     };
     (number("succeeded"), number("failed"), number("errored"))
 }
+
+/// Posts `data` (curl's `@file` form) to `url` over HTTP/1.1 and over
+/// HTTP/2, and checks that the echoed body has `len` bytes each time.
+pub(crate) async fn assert_echoes(ca: &std::path::Path, url: &str, data: &str, len: usize) {
+    for http in ["--http1.1", "--http2"] {
+        let (body, _) = curl(&[http, "--cacert", ca.to_str().unwrap(), "--data-binary", data, url]).await;
+        assert_eq!(body.len(), len, "{http}");
+    }
+}
