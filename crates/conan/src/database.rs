@@ -148,7 +148,7 @@ impl Database {
                 use std::io::Seek;
                 f.seek(std::io::SeekFrom::Start(0)).map_err(io)?;
                 let total = usize::try_from(meta.len()).unwrap_or(usize::MAX);
-                let mut r = std::io::BufReader::with_capacity(1 << 16, f);
+                let mut r = f;
                 let (main, named) =
                     mgc::read_stream(&mut r, total)
                         .map_err(io)?

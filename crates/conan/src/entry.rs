@@ -261,10 +261,18 @@ pub(crate) struct Entry {
     /// `!:mime`, `!:ext` and `!:apple` (rare: boxed to keep entries small).
     pub(crate) notes: Option<Box<Notes>>,
     pub(crate) factor: Option<Factor>,
-    /// The compiled regular expression, built on first use.
+    /// For `regex` entries: the literal prefilter and the compiled
+    /// expression, built on first use (boxed: most entries have none).
+    pub(crate) rx: OnceLock<Box<RegexCache>>,
+}
+
+/// What a `regex` entry builds on first use.
+#[derive(Debug)]
+pub(crate) struct RegexCache {
+    /// A literal every match contains (`None`: unknown or case-insensitive).
+    pub(crate) literal: Option<Box<[u8]>>,
+    /// The compiled expression (`None` inside: not a valid POSIX ERE).
     pub(crate) regex: OnceLock<Option<regex::bytes::Regex>>,
-    /// A literal every match of the regular expression contains.
-    pub(crate) literal: OnceLock<Option<Box<[u8]>>>,
 }
 
 /// The annotations of an entry.
@@ -295,8 +303,7 @@ impl Entry {
             desc: Vec::new(),
             notes: None,
             factor: None,
-            regex: OnceLock::new(),
-            literal: OnceLock::new(),
+            rx: OnceLock::new(),
         }
     }
 

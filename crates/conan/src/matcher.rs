@@ -9,7 +9,9 @@
 //! so a hostile database or buffer cannot loop.
 
 use crate::database::{Database, Top};
-use crate::entry::{DateKind, Endian, Entry, MAX_STRING, Quick, Type, Value, flag, op, sflag, sign_extend};
+use crate::entry::{
+    DateKind, Endian, Entry, MAX_STRING, Quick, RegexCache, Type, Value, flag, op, sflag, sign_extend,
+};
 use crate::format::{self, Arg};
 use crate::{der, posix};
 
@@ -1333,20 +1335,24 @@ impl<'d> Matcher<'d> {
                 let icase = m.str_flags & sflag::IGNORE_CASE != 0;
                 // Most expressions need a literal the buffer does not have:
                 // then there is nothing to compile or run.
-                let literal = m.literal.get_or_init(|| {
-                    if icase {
-                        None
-                    } else {
-                        posix::required_literal(m.bytes()).map(Vec::into_boxed_slice)
-                    }
+                let cache = m.rx.get_or_init(|| {
+                    Box::new(RegexCache {
+                        literal: if icase {
+                            None
+                        } else {
+                            posix::required_literal(m.bytes()).map(Vec::into_boxed_slice)
+                        },
+                        regex: std::sync::OnceLock::new(),
+                    })
                 });
-                let absent = literal
+                let absent = cache
+                    .literal
                     .as_deref()
                     .is_some_and(|l| memchr::memmem::find(hay, l).is_none());
                 let found = if absent {
                     None
                 } else {
-                    let rx = m.regex.get_or_init(|| posix::compile(m.bytes(), icase));
+                    let rx = cache.regex.get_or_init(|| posix::compile(m.bytes(), icase));
                     rx.as_ref().and_then(|rx| rx.find(hay))
                 };
                 match found {

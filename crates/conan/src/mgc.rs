@@ -121,6 +121,9 @@ impl Reader<'_> {
     }
     fn cstr(&self, at: usize, len: usize) -> Vec<u8> {
         let f = &self.rec[at..at + len];
+        if f[0] == 0 {
+            return Vec::new();
+        }
         let n = memchr::memchr(0, f).unwrap_or(len);
         f[..n].to_vec()
     }
@@ -298,16 +301,27 @@ pub(crate) fn read_stream(
         Ok(h) => h,
         Err(e) => return Ok(Err(e)),
     };
+    let records = total / RECORD;
+    let n0 = usize::try_from(n0).unwrap_or(0);
     let mut sets = Sets {
         big,
-        n0,
-        main: Vec::with_capacity(usize::try_from(n0).unwrap_or(0).min(1 << 20)),
-        named: Vec::new(),
+        n0: n0 as u64,
+        main: Vec::with_capacity(n0.min(records)),
+        named: Vec::with_capacity(records.saturating_sub(n0 + 1)),
     };
-    for index in 1..total / RECORD {
-        r.read_exact(&mut rec)?;
-        if let Err(e) = sets.push(index, &rec) {
-            return Ok(Err(e));
+    // Read many records at once straight from the file (no second copy).
+    const CHUNK: usize = 256;
+    let mut chunk = vec![0u8; CHUNK * RECORD];
+    let mut index = 1;
+    while index < records {
+        let n = (records - index).min(CHUNK);
+        let bytes = &mut chunk[..n * RECORD];
+        r.read_exact(bytes)?;
+        for rec in bytes.chunks_exact(RECORD) {
+            if let Err(e) = sets.push(index, rec) {
+                return Ok(Err(e));
+            }
+            index += 1;
         }
     }
     Ok(Ok((sets.main, sets.named)))
