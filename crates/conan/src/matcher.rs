@@ -1102,42 +1102,18 @@ impl<'d> Matcher<'d> {
             Type::Offset => (64, read_int(&p, 8, Endian::Native)),
             Type::Float(e) => {
                 let bits = read_int(&p, 4, e) as u32;
-                let mut f = f32::from_bits(bits);
-                if m.num_mask != 0 {
-                    let k = m.num_mask as f32;
-                    match m.mask_op & op::MASK {
-                        op::ADD => f += k,
-                        op::MINUS => f -= k,
-                        op::MULTIPLY => f *= k,
-                        op::DIVIDE => {
-                            if k == 0.0 {
-                                return false;
-                            }
-                            f /= k;
-                        }
-                        _ => {}
-                    }
-                }
+                let f = f32::from_bits(bits);
+                let Some(f) = float_mask(f, m.num_mask as f32, m.num_mask, m.mask_op) else {
+                    return false;
+                };
                 self.f = f;
                 return true;
             }
             Type::Double(e) => {
-                let mut d = f64::from_bits(read_int(&p, 8, e));
-                if m.num_mask != 0 {
-                    let k = m.num_mask as f64;
-                    match m.mask_op & op::MASK {
-                        op::ADD => d += k,
-                        op::MINUS => d -= k,
-                        op::MULTIPLY => d *= k,
-                        op::DIVIDE => {
-                            if k == 0.0 {
-                                return false;
-                            }
-                            d /= k;
-                        }
-                        _ => {}
-                    }
-                }
+                let d = f64::from_bits(read_int(&p, 8, e));
+                let Some(d) = float_mask(d, m.num_mask as f64, m.num_mask, m.mask_op) else {
+                    return false;
+                };
                 self.d = d;
                 return true;
             }
@@ -1634,6 +1610,32 @@ fn trim(s: &[u8]) -> &[u8] {
     let s = &s[start..];
     let end = s.iter().rposition(|&c| !c_isspace(c)).map_or(0, |p| p + 1);
     &s[..end]
+}
+
+/// libmagic's arithmetic mask on a `float` or `double` value (`k` is the
+/// mask in the value's own precision, `raw` the mask as written); `None` on
+/// a division by zero, which fails the test.
+fn float_mask<F>(v: F, k: F, raw: u64, mask_op: u8) -> Option<F>
+where
+    F: Copy
+        + PartialEq
+        + Default
+        + std::ops::Add<Output = F>
+        + std::ops::Sub<Output = F>
+        + std::ops::Mul<Output = F>
+        + std::ops::Div<Output = F>,
+{
+    if raw == 0 {
+        return Some(v);
+    }
+    Some(match mask_op & op::MASK {
+        op::ADD => v + k,
+        op::MINUS => v - k,
+        op::MULTIPLY => v * k,
+        op::DIVIDE if k == F::default() => return None,
+        op::DIVIDE => v / k,
+        _ => v,
+    })
 }
 
 #[cfg(test)]
