@@ -121,25 +121,8 @@ pub(crate) fn wait_for_port(
     deadline: Duration,
     log: impl Fn() -> String,
 ) -> Result<(), PeerError> {
-    let start = Instant::now();
-    let mut pause = Duration::from_millis(5);
-    loop {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Ok(());
-        }
-        let exited = matches!(child.try_wait(), Ok(Some(_)));
-        if exited || start.elapsed() > deadline {
-            return Err(PeerError::NotReady {
-                binary: binary.to_string(),
-                addr,
-                waited: start.elapsed(),
-                log: log(),
-            });
-        }
-        // Polling with a bounded deadline: the peer gives no readiness signal.
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(100));
-    }
+    let ready = || TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok();
+    poll_ready(child, binary, addr, deadline, &log, ready)
 }
 
 /// Waits until the peer's log has a line ending with `marker`, for at
@@ -152,10 +135,25 @@ pub(crate) fn wait_for_log(
     marker: &str,
     log: impl Fn() -> String,
 ) -> Result<(), PeerError> {
+    let ready = || log().lines().any(|line| line.trim_end().ends_with(marker));
+    poll_ready(child, binary, addr, deadline, &log, ready)
+}
+
+/// Polls `ready` with a growing pause (5 ms to 100 ms) until it holds, for
+/// at most `deadline`; gives up early if the child exits. The peers give no
+/// readiness signal, so polling with a bound is the way.
+fn poll_ready(
+    child: &mut Child,
+    binary: &str,
+    addr: SocketAddr,
+    deadline: Duration,
+    log: &impl Fn() -> String,
+    mut ready: impl FnMut() -> bool,
+) -> Result<(), PeerError> {
     let start = Instant::now();
     let mut pause = Duration::from_millis(5);
     loop {
-        if log().lines().any(|line| line.trim_end().ends_with(marker)) {
+        if ready() {
             return Ok(());
         }
         let exited = matches!(child.try_wait(), Ok(Some(_)));
@@ -167,7 +165,6 @@ pub(crate) fn wait_for_log(
                 log: log(),
             });
         }
-        // Polling with a bounded deadline: the peer gives no other signal.
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(100));
     }
