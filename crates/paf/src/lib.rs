@@ -38,6 +38,7 @@ mod client;
 pub mod redirect;
 mod server;
 mod service;
+mod sweeper;
 
 pub use body::{Body, BodyError};
 pub use client::{Client, ClientBuilder, ClientError, RequestBody};

@@ -12,6 +12,7 @@ use http_body::Body as HttpBody;
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use std::task::Poll;
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
@@ -20,7 +21,8 @@ use tokio_rustls::TlsAcceptor;
 use crate::BoxError;
 use crate::body::Body;
 use crate::certs::{ACME_TLS_ALPN, Certificates};
-use crate::service::{ConnInfo, Handler, Idle};
+use crate::service::{ConnInfo, Handler};
+use crate::sweeper::{ConnState, Registration, Registry, Signal, Watched};
 
 /// The limits of a server, each with a default fit for a public server.
 #[derive(Clone, Debug)]
@@ -144,41 +146,36 @@ impl Builder {
     }
 }
 
-/// Polls a connection to its end; on server shutdown or when idle for too
-/// long, asks it to finish gracefully (requests under way complete). A
+/// Polls a connection to its end, doing what the sweeper says: on
+/// [`Signal::Close`] (idle, or server shutdown) it finishes gracefully
+/// (requests under way complete), on [`Signal::Cut`] it is dropped. A
 /// macro: hyper's connection types share `graceful_shutdown` but no trait.
 macro_rules! drive {
-    ($conn:expr, $stop:expr, $idle:expr, $idle_timeout:expr, $peer:expr) => {{
+    ($conn:expr, $state:expr, $peer:expr) => {{
         let conn = $conn;
-        let (mut stop, idle, idle_timeout, peer): (watch::Receiver<bool>, &Idle, Duration, SocketAddr) =
-            ($stop, $idle, $idle_timeout, $peer);
+        let (state, peer): (&ConnState, SocketAddr) = ($state, $peer);
         tokio::pin!(conn);
-        let timer = tokio::time::sleep(idle_timeout);
-        tokio::pin!(timer);
         let mut closing = false;
-        loop {
-            tokio::select! {
-                outcome = conn.as_mut() => {
-                    if let Err(e) = outcome {
-                        tracing::debug!(target: "paf::server", %peer, error = %e, "connection ended with an error");
-                    }
-                    break;
+        let outcome = std::future::poll_fn(|cx| {
+            loop {
+                if let Poll::Ready(outcome) = conn.as_mut().poll(cx) {
+                    return Poll::Ready(Some(outcome));
                 }
-                _ = stop.changed(), if !closing => {
-                    conn.as_mut().graceful_shutdown();
-                    closing = true;
-                }
-                () = &mut timer, if !closing => match idle.idle_for() {
-                    Some(quiet) if quiet >= idle_timeout => {
+                match state.poll_signal(cx) {
+                    Signal::Close if !closing => {
                         conn.as_mut().graceful_shutdown();
                         closing = true;
                     }
-                    quiet => {
-                        let wait = idle_timeout - quiet.unwrap_or_default();
-                        timer.as_mut().reset(tokio::time::Instant::now() + wait);
-                    }
-                },
+                    Signal::Cut => return Poll::Ready(None),
+                    Signal::None | Signal::Close => return Poll::Pending,
+                }
             }
+        })
+        .await;
+        match outcome {
+            Some(Err(e)) => tracing::debug!(target: "paf::server", %peer, error = %e, "connection ended with an error"),
+            None => tracing::debug!(target: "paf::server", %peer, "request head not complete in time; connection cut"),
+            Some(Ok(())) => {}
         }
     }};
 }
@@ -275,9 +272,10 @@ impl Server {
     {
         let limits = self.limits.clone();
         let max_header = limits.max_header_size.max(8192);
+        // The head and idle timeouts are the sweeper's (see `sweeper`), not
+        // hyper's timer per request.
         let mut h1 = http1::Builder::new();
-        h1.timer(TokioTimer::new())
-            .header_read_timeout(limits.header_read_timeout)
+        h1.header_read_timeout(None)
             .max_buf_size(max_header)
             .keep_alive(true);
         let mut h2 = http2::Builder::new(TokioExecutor::new());
@@ -286,8 +284,7 @@ impl Server {
             .max_header_list_size(max_header as u32);
         let mut auto = auto::Builder::new(TokioExecutor::new());
         auto.http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_read_timeout)
+            .header_read_timeout(None)
             .max_buf_size(max_header)
             .keep_alive(true);
         auto.http2()
@@ -305,7 +302,13 @@ impl Server {
         let local = self.listener.local_addr()?;
         let listener = self.listener;
         let permits = Arc::new(Semaphore::new(shared.limits.max_connections.max(1)));
-        let (stop_tx, stop_rx) = watch::channel(false);
+        let registry = Arc::new(Registry::default());
+        let mut sweeper = JoinSet::new();
+        sweeper.spawn(
+            registry
+                .clone()
+                .run(shared.limits.header_read_timeout, shared.limits.idle_timeout),
+        );
         let mut shutdown = self.shutdown.subscribe();
         let mut connections = JoinSet::new();
         let grace = loop {
@@ -330,15 +333,15 @@ impl Server {
                 },
             };
             let shared = shared.clone();
-            let stop = stop_rx.clone();
+            let registration = registry.register();
             connections.spawn(async move {
-                connection(stream, peer, local, shared, stop).await;
+                connection(stream, peer, local, shared, registration).await;
                 drop(permit);
             });
         };
         // Stop accepting, ask every connection to finish, wait up to `grace`.
         drop(listener);
-        let _ = stop_tx.send(true);
+        registry.close_all();
         let drained =
             tokio::time::timeout(grace, async { while connections.join_next().await.is_some() {} }).await;
         if drained.is_err() {
@@ -367,7 +370,7 @@ async fn connection<S, B>(
     peer: SocketAddr,
     local: SocketAddr,
     shared: Arc<Shared<S>>,
-    stop: watch::Receiver<bool>,
+    registration: Registration,
 ) where
     S: hyper::service::Service<Request<Body>, Response = Response<B>> + Send + Sync + 'static,
     S::Future: Send + 'static,
@@ -376,12 +379,12 @@ async fn connection<S, B>(
     B::Error: Into<BoxError>,
 {
     let _ = stream.set_nodelay(true);
-    let idle = Arc::new(Idle::new());
+    let state = &registration.state;
     let handler = |conn: ConnInfo| Handler {
         inner: shared.service.clone(),
         conn: Arc::new(conn),
         max_body: shared.limits.max_body_size,
-        idle: idle.clone(),
+        state: state.clone(),
     };
     let Some(acceptor) = &shared.tls else {
         let info = ConnInfo {
@@ -391,10 +394,9 @@ async fn connection<S, B>(
             server_name: None,
             alpn: None,
         };
-        let conn = shared
-            .auto
-            .serve_connection_with_upgrades(TokioIo::new(stream), handler(info));
-        drive!(conn, stop, &idle, shared.limits.idle_timeout, peer);
+        let io = TokioIo::new(Watched::new(stream, state.clone(), true));
+        let conn = shared.auto.serve_connection_with_upgrades(io, handler(info));
+        drive!(conn, state, peer);
         return;
     };
     let handshake = tokio::time::timeout(shared.limits.tls_handshake_timeout, acceptor.accept(stream)).await;
@@ -422,17 +424,16 @@ async fn connection<S, B>(
         // The handshake was the whole TLS-ALPN-01 validation (RFC 8737).
         Some(ACME_TLS_ALPN) => {}
         Some(b"h2") => {
+            state.set_http2();
             let conn = shared.h2.serve_connection(TokioIo::new(tls), handler(info));
-            drive!(conn, stop, &idle, shared.limits.idle_timeout, peer)
+            drive!(conn, state, peer)
         }
         // http/1.1, or no ALPN: HTTP/1.1 only. An HTTP/2 preface here is
         // refused as the malformed HTTP/1.1 request it is.
         _ => {
-            let conn = shared
-                .h1
-                .serve_connection(TokioIo::new(tls), handler(info))
-                .with_upgrades();
-            drive!(conn, stop, &idle, shared.limits.idle_timeout, peer)
+            let io = TokioIo::new(Watched::new(tls, state.clone(), false));
+            let conn = shared.h1.serve_connection(io, handler(info)).with_upgrades();
+            drive!(conn, state, peer)
         }
     }
 }

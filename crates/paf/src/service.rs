@@ -6,9 +6,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, Version, header};
@@ -18,6 +17,7 @@ use hyper::body::Incoming;
 
 use crate::BoxError;
 use crate::body::{Body, is_too_large};
+use crate::sweeper::ConnState;
 
 /// Facts about the connection a request came on, in each request's
 /// extensions (`req.extensions().get::<Arc<ConnInfo>>()`).
@@ -36,50 +36,12 @@ pub struct ConnInfo {
     pub alpn: Option<Vec<u8>>,
 }
 
-/// When the requests of one connection last ended, and how many are under
-/// way: what the idle keep-alive timeout looks at.
-#[derive(Debug)]
-pub(crate) struct Idle {
-    epoch: Instant,
-    active: AtomicUsize,
-    last_done_ms: AtomicU64,
-}
-
-impl Idle {
-    pub(crate) fn new() -> Self {
-        Self {
-            epoch: Instant::now(),
-            active: AtomicUsize::new(0),
-            last_done_ms: AtomicU64::new(0),
-        }
-    }
-
-    fn begin(&self) {
-        self.active.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn end(&self) {
-        let ms = self.epoch.elapsed().as_millis() as u64;
-        self.last_done_ms.store(ms, Ordering::Relaxed);
-        self.active.fetch_sub(1, Ordering::Relaxed);
-    }
-
-    /// How long no request has been under way; `None` while one is.
-    pub(crate) fn idle_for(&self) -> Option<Duration> {
-        if self.active.load(Ordering::Relaxed) > 0 {
-            return None;
-        }
-        let last = Duration::from_millis(self.last_done_ms.load(Ordering::Relaxed));
-        Some(self.epoch.elapsed().saturating_sub(last))
-    }
-}
-
 /// The user's service, as every connection shares it.
 pub(crate) struct Handler<S> {
     pub(crate) inner: Arc<S>,
     pub(crate) conn: Arc<ConnInfo>,
     pub(crate) max_body: u64,
-    pub(crate) idle: Arc<Idle>,
+    pub(crate) state: Arc<ConnState>,
 }
 
 impl<S> Clone for Handler<S> {
@@ -88,7 +50,7 @@ impl<S> Clone for Handler<S> {
             inner: self.inner.clone(),
             conn: self.conn.clone(),
             max_body: self.max_body,
-            idle: self.idle.clone(),
+            state: self.state.clone(),
         }
     }
 }
@@ -129,17 +91,17 @@ where
             return HandlerFuture {
                 state: State::Ready(Some((too_large_response(), req.into_body()))),
                 log,
-                idle: None,
+                conn: None,
             };
         }
         let (mut parts, body) = req.into_parts();
         parts.extensions.insert(self.conn.clone());
         let req = Request::from_parts(parts, Body::new(body, self.max_body));
-        self.idle.begin();
+        self.state.begin();
         HandlerFuture {
             state: State::Running(Box::pin(self.inner.call(req))),
             log,
-            idle: Some(self.idle.clone()),
+            conn: Some(self.state.clone()),
         }
     }
 }
@@ -170,7 +132,8 @@ enum State<F, B> {
 pub(crate) struct HandlerFuture<F, B> {
     state: State<F, B>,
     log: Option<Box<AccessLog>>,
-    idle: Option<Arc<Idle>>,
+    // The connection's state, until the service has answered.
+    conn: Option<Arc<ConnState>>,
 }
 
 // No field is ever pinned in place: the service's future is boxed, and a
@@ -198,8 +161,8 @@ where
             },
             State::Running(fut) => {
                 let outcome = ready!(fut.as_mut().poll(cx));
-                if let Some(idle) = this.idle.take() {
-                    idle.end();
+                if let Some(conn) = this.conn.take() {
+                    conn.end();
                 }
                 match outcome {
                     Ok(res) => res.map(Either::Left),
@@ -226,8 +189,8 @@ where
 impl<F, B> Drop for HandlerFuture<F, B> {
     fn drop(&mut self) {
         // A request cancelled (client gone) still ends.
-        if let Some(idle) = self.idle.take() {
-            idle.end();
+        if let Some(conn) = self.conn.take() {
+            conn.end();
         }
     }
 }

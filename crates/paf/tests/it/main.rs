@@ -7,3 +7,4 @@ mod client;
 mod protocols;
 mod shutdown;
 mod support;
+mod timeouts;
