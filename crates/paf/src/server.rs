@@ -156,12 +156,13 @@ macro_rules! drive {
         let (state, peer): (&ConnState, SocketAddr) = ($state, $peer);
         tokio::pin!(conn);
         let mut closing = false;
+        let mut registered = None;
         let outcome = std::future::poll_fn(|cx| {
             loop {
                 if let Poll::Ready(outcome) = conn.as_mut().poll(cx) {
                     return Poll::Ready(Some(outcome));
                 }
-                match state.poll_signal(cx) {
+                match state.poll_signal(cx, &mut registered) {
                     Signal::Close if !closing => {
                         conn.as_mut().graceful_shutdown();
                         closing = true;

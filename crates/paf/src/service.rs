@@ -79,17 +79,16 @@ where
                 start: Instant::now(),
             })
         });
-        let too_large = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-            .is_some_and(|len| len > self.max_body);
+        // A body's lower size bound is its Content-Length, when it has one.
+        let too_large = req.body().size_hint().lower() > self.max_body;
         if too_large {
             // The unread body lives as long as the response: HTTP/2 then
             // sends the whole 413 before resetting the stream (RFC 9113
             // section 8.1), instead of resetting first.
             return HandlerFuture {
-                state: State::Ready(Some((too_large_response(), req.into_body()))),
+                state: State::Ready {
+                    refusal: Some(Box::new((too_large_response(), req.into_body()))),
+                },
                 log,
                 conn: None,
             };
@@ -99,7 +98,9 @@ where
         let req = Request::from_parts(parts, Body::new(body, self.max_body));
         self.state.begin();
         HandlerFuture {
-            state: State::Running(Box::pin(self.inner.call(req))),
+            state: State::Running {
+                fut: self.inner.call(req),
+            },
             log,
             conn: Some(self.state.clone()),
         }
@@ -123,22 +124,35 @@ fn plain<B>(status: StatusCode, text: &'static str) -> Response<Either<B, Full<B
 /// A response paf makes itself, and the request body it refused unread.
 type Refusal<B> = (Response<Either<B, Full<Bytes>>>, Incoming);
 
-enum State<F, B> {
-    Ready(Option<Refusal<B>>),
-    Running(Pin<Box<F>>),
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<F, B> {
+        // Boxed: a rare path that would otherwise make every future larger.
+        Ready { refusal: Option<Box<Refusal<B>>> },
+        Running { #[pin] fut: F },
+    }
 }
 
-/// The future of one request through [`Handler`].
-pub(crate) struct HandlerFuture<F, B> {
-    state: State<F, B>,
-    log: Option<Box<AccessLog>>,
-    // The connection's state, until the service has answered.
-    conn: Option<Arc<ConnState>>,
-}
+pin_project_lite::pin_project! {
+    /// The future of one request through [`Handler`]: the service's own
+    /// future in place (no box), or paf's refusal.
+    pub(crate) struct HandlerFuture<F, B> {
+        #[pin]
+        state: State<F, B>,
+        log: Option<Box<AccessLog>>,
+        // The connection's state, until the service has answered.
+        conn: Option<Arc<ConnState>>,
+    }
 
-// No field is ever pinned in place: the service's future is boxed, and a
-// ready response is only moved out.
-impl<F, B> Unpin for HandlerFuture<F, B> {}
+    impl<F, B> PinnedDrop for HandlerFuture<F, B> {
+        fn drop(this: Pin<&mut Self>) {
+            // A request cancelled (client gone) still ends.
+            if let Some(conn) = this.project().conn.take() {
+                conn.end();
+            }
+        }
+    }
+}
 
 impl<F, B, E> Future for HandlerFuture<F, B>
 where
@@ -148,19 +162,18 @@ where
     type Output = Result<Response<ResponseBody<B>>, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // Every field is Unpin (the inner future is boxed).
-        let this = self.get_mut();
+        let this = self.project();
         let mut unread = None;
-        let res = match &mut this.state {
-            State::Ready(ready) => match ready.take() {
+        let res = match this.state.project() {
+            StateProj::Ready { refusal } => match refusal.take().map(|r| *r) {
                 Some((res, body)) => {
-                    unread = Some(body);
+                    unread = Some(Box::new(body));
                     res
                 }
                 None => plain(StatusCode::INTERNAL_SERVER_ERROR, ""),
             },
-            State::Running(fut) => {
-                let outcome = ready!(fut.as_mut().poll(cx));
+            StateProj::Running { fut } => {
+                let outcome = ready!(fut.poll(cx));
                 if let Some(conn) = this.conn.take() {
                     conn.end();
                 }
@@ -183,15 +196,6 @@ where
             log.status = res.status().as_u16();
         }
         Poll::Ready(Ok(res.map(|inner| ResponseBody { inner, log, unread })))
-    }
-}
-
-impl<F, B> Drop for HandlerFuture<F, B> {
-    fn drop(&mut self) {
-        // A request cancelled (client gone) still ends.
-        if let Some(conn) = self.conn.take() {
-            conn.end();
-        }
     }
 }
 
@@ -243,7 +247,7 @@ pin_project_lite::pin_project! {
         inner: Either<B, Full<Bytes>>,
         log: Option<Box<AccessLog>>,
         // A request body refused unread, dropped when the response ends.
-        unread: Option<Incoming>,
+        unread: Option<Box<Incoming>>,
     }
 
     impl<B> PinnedDrop for ResponseBody<B> {

@@ -17,10 +17,9 @@
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use futures_util::task::AtomicWaker;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// What the sweeper asks of a connection.
@@ -48,7 +47,7 @@ pub(crate) struct ConnState {
     /// HTTP/2 has no head to time out: set once the connection is known to be HTTP/2.
     http2: AtomicBool,
     signal: AtomicU8,
-    waker: AtomicWaker,
+    waker: Mutex<Option<Waker>>,
 }
 
 impl ConnState {
@@ -87,12 +86,20 @@ impl ConnState {
             Signal::Cut => 2,
         };
         self.signal.fetch_max(value, Relaxed);
-        self.waker.wake();
+        if let Some(waker) = self.waker.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+            waker.wake_by_ref();
+        }
     }
 
-    /// The sweeper's word for this connection; `cx` is woken when it changes.
-    pub(crate) fn poll_signal(&self, cx: &mut Context<'_>) -> Signal {
-        self.waker.register(cx.waker());
+    /// The sweeper's word for this connection; `cx` is woken when it
+    /// changes. `registered` is the caller's copy of the waker it last
+    /// gave: a waker that did not change (the usual case, polled by one
+    /// task) is not stored again.
+    pub(crate) fn poll_signal(&self, cx: &mut Context<'_>, registered: &mut Option<Waker>) -> Signal {
+        if !registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            *registered = Some(cx.waker().clone());
+            *self.waker.lock().unwrap_or_else(PoisonError::into_inner) = Some(cx.waker().clone());
+        }
         match self.signal.load(Relaxed) {
             0 => Signal::None,
             1 => Signal::Close,
