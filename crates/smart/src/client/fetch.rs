@@ -139,12 +139,14 @@ pub(super) async fn fetch(
     // What we lack.
     let check_dir = git_dir.clone();
     let targets: Vec<ObjectId> = selected.iter().map(|(_, id)| *id).collect();
+    // With a depth, tips we have are wanted too: the server may deepen them.
+    let deepen = options.depth.is_some();
     let (wants, candidates) = blocking(move || {
         let repo = repo::open(&check_dir).map_err(repo_error(&check_dir))?;
         let mut seen = HashSet::new();
         let wants: Vec<ObjectId> = targets
             .into_iter()
-            .filter(|id| seen.insert(*id) && !repo.has_object(id))
+            .filter(|id| seen.insert(*id) && (deepen || !repo.has_object(id)))
             .collect();
         let candidates = if wants.is_empty() {
             Vec::new()

@@ -141,12 +141,14 @@ pub(crate) fn write_pack(
     tx: mpsc::Sender<Bytes>,
 ) -> Result<u32, gix::Error> {
     let interrupt = AtomicBool::new(false);
-    let db = repo
+    let mut db = repo
         .objects
         .clone()
         .into_inner()
         .into_arc()
         .map_err(gix::Error::from_error)?;
+    // Copying entries out of our packs needs them to stay mapped.
+    db.prevent_pack_unload();
     let (counts, _) = output::count::objects(
         db.clone(),
         Box::new(ids.into_iter().map(Ok)),

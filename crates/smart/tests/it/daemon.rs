@@ -171,6 +171,24 @@ async fn shallow_clone_then_deepen_by_fetch() {
         "only the #branch"
     );
     fsck(&ours);
+
+    // Deepen to the whole history: the boundary goes, the shallow file too.
+    let deeper = FetchOptions {
+        depth: Some(10),
+        ..Default::default()
+    };
+    let outcome = client()
+        .fetch(&remote, &ours, &deeper, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(git(&ours, &["rev-list", "--count", "main"]).trim(), "3");
+    assert!(
+        outcome.objects >= 4,
+        "two commits, their trees, blobs: {}",
+        outcome.objects
+    );
+    assert!(!ours.join("shallow").exists());
+    fsck(&ours);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,6 +225,14 @@ async fn push_create_fast_forward_refused_forced_delete() {
         "add file1.txt\nadd file0.txt\n"
     );
 
+    // From now on our objects are in a pack (entries are copied from it).
+    git(&work, &["repack", "-adq"]);
+    assert!(
+        pack_files(&work.join(".git"))
+            .iter()
+            .any(|f| f.ends_with(".pack"))
+    );
+
     // Fast-forward: only the new objects go.
     commit_file(&work, "ff.txt", "ff\n");
     let outcome = push(&["main"]).await;
@@ -221,6 +247,7 @@ async fn push_create_fast_forward_refused_forced_delete() {
     let outcome = push(&["main"]).await;
     assert_eq!(outcome.refs[0].status, PushStatus::RejectedNonFastForward);
     assert_eq!(refs(&server)["refs/heads/main"], server_main);
+    git(&work, &["repack", "-adq"]);
     let outcome = push(&["+main"]).await;
     assert_eq!(outcome.refs[0].status, PushStatus::Ok);
     assert_eq!(refs(&server)["refs/heads/main"], refs(&work)["refs/heads/main"]);
@@ -258,7 +285,6 @@ async fn atomic_push_and_a_rejecting_hook() {
 
     let hook = server.join("hooks/pre-receive");
     std::fs::write(&hook, "#!/bin/sh\necho 'no pushes today' >&2\nexit 1\n").unwrap();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut std::fs::metadata(&hook).unwrap().permissions(), 0o755);
     std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     commit_file(&work, "more.txt", "more\n");
     let before = refs(&server);
