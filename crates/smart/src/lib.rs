@@ -75,9 +75,11 @@
 //!
 //! # Not yet
 //!
-//! Fetch over protocol v0/v1 (servers that do not offer v2: ls-remote
-//! works, fetch says [`Error::Unsupported`]), SSH and smart HTTP
-//! transports, SHA-256 repositories. See the crate README.
+//! SSH and smart HTTP transports, SHA-256 repositories. See the crate
+//! README.
+//!
+//! Protocol v2 is asked for and used when the server answers with it;
+//! v0/v1 otherwise (and for push: receive-pack has no v2).
 //!
 //! # Cancel safety
 //!

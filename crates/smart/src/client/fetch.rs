@@ -9,6 +9,7 @@ use super::{Client, FetchOptions, FetchOutcome, Progress, RefUpdate, blocking, r
 use crate::connection::Connection;
 use crate::local::pack_in::{PackSink, Written};
 use crate::local::repo;
+use crate::proto::fetch_v0::{V0FetchRequest, V0ResponseParser};
 use crate::proto::{
     Capabilities, FetchEvent, FetchRequest, FetchResponseParser, Greeting, LsRefsParser, LsRefsRequest,
     Negotiator, ProtocolError, Ref, Service,
@@ -17,6 +18,9 @@ use crate::{Error, RemoteUrl};
 
 /// How many local commits to offer as `have`s at most.
 const MAX_CANDIDATES: usize = 4096;
+
+/// How many `have`s a v0 request sends (all in one go, before `done`).
+const MAX_V0_HAVES: usize = 1024;
 
 pub(super) async fn ls_refs(
     conn: &mut Connection,
@@ -106,26 +110,23 @@ pub(super) async fn fetch(
     })
     .await?;
 
-    let (mut conn, greeting) = client.connect(url, Service::UploadPack, true).await?;
-    let caps = match greeting {
-        Greeting::V2(caps) => caps,
-        Greeting::V0(_) => {
-            return Err(Error::Unsupported {
-                remote: conn.remote().to_string(),
-                feature: "protocol v2 (fetch over v0/v1 is not implemented)",
-            });
-        }
-    };
+    let (mut conn, greeting) = client.connect(url, Service::UploadPack, client.v2).await?;
     let branch = options.branch.as_deref().or(url.branch());
-    let prefixes = match branch {
-        Some(branch) => vec!["HEAD".to_string(), format!("refs/heads/{branch}")],
-        None => vec![
-            "HEAD".to_string(),
-            "refs/heads/".to_string(),
-            "refs/tags/".to_string(),
-        ],
+    let (caps, remote_refs, v2) = match greeting {
+        Greeting::V2(caps) => {
+            let prefixes = match branch {
+                Some(branch) => vec!["HEAD".to_string(), format!("refs/heads/{branch}")],
+                None => vec![
+                    "HEAD".to_string(),
+                    "refs/heads/".to_string(),
+                    "refs/tags/".to_string(),
+                ],
+            };
+            let refs = ls_refs(&mut conn, &caps, &client.agent, &prefixes).await?;
+            (caps, refs, true)
+        }
+        Greeting::V0(adv) => (adv.capabilities, adv.refs, false),
     };
-    let remote_refs = ls_refs(&mut conn, &caps, &client.agent, &prefixes).await?;
     // ref-prefix is a hint a server may ignore: filter again.
     let selected: Vec<(String, ObjectId)> = remote_refs
         .iter()
@@ -164,40 +165,73 @@ pub(super) async fn fetch(
     let mut shallow_add = Vec::new();
     let mut shallow_remove = Vec::new();
     let mut written: Option<Written> = None;
+    if wants.is_empty() && !v2 {
+        // Tell upload-pack we want nothing.
+        conn.send(b"0000", "ending the session").await?;
+    }
     if !wants.is_empty() {
-        let request = FetchRequest {
-            wants: wants.clone(),
-            haves: Vec::new(),
-            done: false,
-            shallow,
-            depth: options.depth,
-            include_tag: false,
-            thin_pack: !is_clone,
-            no_progress: false,
-        };
-        if let Some(feature) = request.unsupported(&caps) {
-            return Err(Error::Unsupported {
-                remote: conn.remote().to_string(),
-                feature,
-            });
-        }
         let mut sink = None;
-        let result = negotiate_and_receive(
-            &mut conn,
-            &caps,
-            &client.agent,
-            request,
-            Negotiator::new(candidates),
-            &git_dir,
-            &mut sink,
-            &mut shallow_add,
-            &mut shallow_remove,
-            progress,
-        )
-        .await;
+        let result = if v2 {
+            let request = FetchRequest {
+                wants: wants.clone(),
+                haves: Vec::new(),
+                done: false,
+                shallow,
+                depth: options.depth,
+                include_tag: false,
+                thin_pack: !is_clone,
+                no_progress: false,
+            };
+            if let Some(feature) = request.unsupported(&caps) {
+                return Err(Error::Unsupported {
+                    remote: conn.remote().to_string(),
+                    feature,
+                });
+            }
+            negotiate_and_receive(
+                &mut conn,
+                &caps,
+                &client.agent,
+                request,
+                Negotiator::new(candidates),
+                &git_dir,
+                &mut sink,
+                &mut shallow_add,
+                &mut shallow_remove,
+                progress,
+            )
+            .await
+        } else {
+            let request = V0FetchRequest {
+                wants: wants.clone(),
+                haves: candidates.into_iter().take(MAX_V0_HAVES).collect(),
+                shallow,
+                depth: options.depth,
+                thin_pack: !is_clone,
+            };
+            if let Some(feature) = request.unsupported(&caps) {
+                return Err(Error::Unsupported {
+                    remote: conn.remote().to_string(),
+                    feature,
+                });
+            }
+            receive_v0(
+                &mut conn,
+                &caps,
+                &client.agent,
+                request,
+                &git_dir,
+                &mut sink,
+                &mut shallow_add,
+                &mut shallow_remove,
+                progress,
+            )
+            .await
+        };
         let finished = match sink {
             Some(sink) => {
                 outcome.pack_bytes = sink.bytes;
+                outcome.objects = sink.announced_objects();
                 Some(sink.finish().await)
             }
             None => None,
@@ -216,7 +250,6 @@ pub(super) async fn fetch(
         };
     }
     conn.shutdown().await;
-    outcome.objects = written.as_ref().map_or(0, |w| w.objects);
 
     // The pack is in place and indexed: check it has what the refs need, then move them.
     let remote = conn.remote().to_string();
@@ -327,6 +360,51 @@ async fn negotiate_and_receive(
                 FetchEvent::End => return Ok(()),
                 _ => {}
             }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn receive_v0(
+    conn: &mut Connection,
+    caps: &Capabilities,
+    agent: &str,
+    request: V0FetchRequest,
+    git_dir: &std::path::Path,
+    sink: &mut Option<PackSink>,
+    shallow_add: &mut Vec<ObjectId>,
+    shallow_remove: &mut Vec<ObjectId>,
+    progress: &mut (dyn FnMut(Progress<'_>) + Send),
+) -> Result<(), Error> {
+    let bytes = request.encode(caps, agent).map_err(|_| Error::RequestTooLong {
+        path: "fetch request".into(),
+    })?;
+    conn.send(&bytes, "sending the fetch request").await?;
+    let mut parser = V0ResponseParser::new(request.expects_shallow_update());
+    let mut n = 0;
+    loop {
+        n += 1;
+        let Some(packet) = conn.next("v0 fetch response", n).await? else {
+            return Err(conn.protocol_error(parser.truncated()));
+        };
+        let event = match parser.push(packet) {
+            Ok(event) => event,
+            Err(e) => return Err(conn.protocol_error(e)),
+        };
+        match event {
+            FetchEvent::Shallow(id) => shallow_add.push(id),
+            FetchEvent::Unshallow(id) => shallow_remove.push(id),
+            FetchEvent::Progress(text) => progress(Progress::Remote(text)),
+            FetchEvent::PackData(data) => {
+                let sink =
+                    sink.get_or_insert_with(|| PackSink::start(git_dir.to_path_buf(), request.thin_pack));
+                if !sink.write(data).await {
+                    return Ok(());
+                }
+                progress(Progress::Received(sink.bytes));
+            }
+            FetchEvent::End => return Ok(()),
+            _ => {}
         }
     }
 }

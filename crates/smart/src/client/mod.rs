@@ -27,6 +27,7 @@ pub const AGENT: &str = concat!("smart/", env!("CARGO_PKG_VERSION"));
 pub struct Client {
     resolver: Resolver,
     agent: String,
+    v2: bool,
 }
 
 /// What happens while an operation runs, for a progress display.
@@ -70,7 +71,9 @@ pub struct FetchOutcome {
     pub remote_refs: Vec<Ref>,
     /// The local refs that moved.
     pub updated: Vec<RefUpdate>,
-    /// Objects in the received pack (0 when none was needed).
+    /// Objects the server sent in its pack (0 when none was needed). A
+    /// thin pack's missing bases, added from the local repository when it
+    /// is indexed, are not counted.
     pub objects: u32,
     /// Bytes of the received pack.
     pub pack_bytes: u64,
@@ -137,7 +140,16 @@ impl Client {
         Self {
             resolver,
             agent: AGENT.to_string(),
+            v2: true,
         }
+    }
+
+    /// Whether to ask upload-pack for protocol v2 (the default). With
+    /// `false`, ls-remote, clone and fetch speak v0/v1, as with a server
+    /// that does not offer v2. (Push always uses v0: receive-pack has no v2.)
+    pub fn with_protocol_v2(mut self, v2: bool) -> Self {
+        self.v2 = v2;
+        self
     }
 
     /// Sends `agent` as our `agent=` capability.
@@ -148,7 +160,7 @@ impl Client {
 
     /// The remote's refs and symbolic refs (`HEAD` first when it has one).
     pub async fn ls_remote(&self, url: &RemoteUrl) -> Result<Vec<Ref>, Error> {
-        let (mut conn, greeting) = self.connect(url, Service::UploadPack, true).await?;
+        let (mut conn, greeting) = self.connect(url, Service::UploadPack, self.v2).await?;
         let refs = match greeting {
             Greeting::V2(caps) => fetch::ls_refs(&mut conn, &caps, &self.agent, &[]).await?,
             Greeting::V0(adv) => {

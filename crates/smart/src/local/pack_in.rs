@@ -14,7 +14,6 @@ use tokio::sync::mpsc;
 #[derive(Debug)]
 pub(crate) struct Written {
     pub(crate) keep_path: Option<PathBuf>,
-    pub(crate) objects: u32,
 }
 
 /// The receiving end: bytes go in, an indexer thread writes them out.
@@ -23,6 +22,8 @@ pub(crate) struct PackSink {
     tx: Option<mpsc::Sender<Bytes>>,
     task: tokio::task::JoinHandle<Result<Written, gix::Error>>,
     pub(crate) bytes: u64,
+    /// The pack's first 12 bytes: `PACK`, version, object count.
+    header: Vec<u8>,
 }
 
 impl PackSink {
@@ -35,6 +36,7 @@ impl PackSink {
             tx: Some(tx),
             task,
             bytes: 0,
+            header: Vec::with_capacity(12),
         }
     }
 
@@ -42,9 +44,20 @@ impl PackSink {
     /// stopped (a corrupt pack): [`PackSink::finish`] says why.
     pub(crate) async fn write(&mut self, data: &[u8]) -> bool {
         self.bytes += data.len() as u64;
+        let missing = 12 - self.header.len();
+        self.header.extend_from_slice(&data[..missing.min(data.len())]);
         match &self.tx {
             Some(tx) => tx.send(Bytes::copy_from_slice(data)).await.is_ok(),
             None => false,
+        }
+    }
+
+    /// How many objects the pack's header announces (what the server
+    /// sent; the index may hold more: the bases a thin pack lacked).
+    pub(crate) fn announced_objects(&self) -> u32 {
+        match self.header.get(8..12) {
+            Some(n) => u32::from_be_bytes([n[0], n[1], n[2], n[3]]),
+            None => 0,
         }
     }
 
@@ -106,7 +119,6 @@ fn index(git_dir: PathBuf, thin: bool, rx: mpsc::Receiver<Bytes>) -> Result<Writ
     }
     Ok(Written {
         keep_path: outcome.keep_path,
-        objects: outcome.index.num_objects,
     })
 }
 

@@ -10,6 +10,7 @@
 //! | [`GreetingParser`] | a server's first message: v2 capabilities or a v0/v1 ref advertisement |
 //! | [`LsRefsRequest`], [`LsRefsParser`] | v2 `ls-refs` |
 //! | [`FetchRequest`], [`FetchResponseParser`] | v2 `fetch`: acknowledgments, shallow-info, side-band pack |
+//! | [`fetch_v0`] | fetch from v0/v1 servers: wants, shallow update, haves + `done`, side-band pack |
 //! | [`Negotiator`] | which `have`s to send each round |
 //! | [`push`] | receive-pack update commands and `report-status` |
 //!
@@ -20,6 +21,7 @@
 pub mod capabilities;
 mod error;
 pub mod fetch;
+pub mod fetch_v0;
 pub mod negotiate;
 pub mod pktline;
 pub mod push;

@@ -338,3 +338,67 @@ async fn missing_repository_is_a_clear_error_and_leaves_nothing() {
     let err = client().ls_remote(&closed).await.unwrap_err();
     assert!(matches!(err, smart::Error::Connect { .. }), "{err:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_v0_clone_fetch_and_shallow() {
+    let Some((daemon, scratch)) = served() else { return };
+    let v0 = client().with_protocol_v2(false);
+    let remote = url(&daemon.url("repo.git"));
+    let refs_v0 = v0.ls_remote(&remote).await.unwrap();
+    let refs_v2 = client().ls_remote(&remote).await.unwrap();
+    assert_eq!(refs_v0, refs_v2, "same refs, symrefs and peeled tags either way");
+
+    let ours = scratch.path().join("ours.git");
+    let theirs = scratch.path().join("theirs.git");
+    let mut seen = Seen::default();
+    v0.clone(&remote, &ours, &FetchOptions::default(), &mut seen.sink())
+        .await
+        .unwrap();
+    git(
+        scratch.path(),
+        &[
+            "-c",
+            "protocol.version=0",
+            "clone",
+            "-q",
+            "--bare",
+            &daemon.url("repo.git"),
+            theirs.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(refs(&ours), refs(&theirs));
+    assert_eq!(objects(&ours), objects(&theirs));
+    assert!(seen.remote.contains("Total"), "{}", seen.remote);
+    fsck(&ours);
+
+    let work = scratch.path().join("work");
+    commit_file(&work, "v0.txt", "v0\n");
+    git(
+        &work,
+        &[
+            "push",
+            "-q",
+            daemon.base().join("repo.git").to_str().unwrap(),
+            "main",
+        ],
+    );
+    let outcome = v0
+        .fetch(&remote, &ours, &FetchOptions::default(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(outcome.objects, 3, "commit, tree, blob: the haves worked");
+    assert_eq!(
+        refs(&ours)["refs/heads/main"],
+        git(&work, &["rev-parse", "main"]).trim()
+    );
+    fsck(&ours);
+
+    let shallow = scratch.path().join("shallow.git");
+    let options = FetchOptions {
+        depth: Some(1),
+        ..Default::default()
+    };
+    v0.clone(&remote, &shallow, &options, &mut |_| {}).await.unwrap();
+    assert_eq!(git(&shallow, &["rev-list", "--count", "main"]).trim(), "1");
+    fsck(&shallow);
+}
