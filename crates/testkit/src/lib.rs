@@ -13,7 +13,10 @@
 //!   is killed on drop. [`peer`] has what they share, among it the rule
 //!   for a missing binary: skip with a message, or fail when `CI=true`.
 //!
-//! Later issues add more launchers here (git daemon, sshd, a web server).
+//! - [`git_daemon`]: `git daemon` over a temp dir of repositories, with
+//!   receive-pack enabled.
+//!
+//! Later issues add more launchers here (sshd, a web server).
 //!
 //! ```
 //! let ca = testkit::tls::TestCa::new("testkit example CA").unwrap();
@@ -27,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod bind;
+pub mod git_daemon;
 pub mod pebble;
 pub mod peer;
 pub mod tls;

@@ -1,0 +1,114 @@
+//! `git daemon` (Debian package `git`) serving every repository under a
+//! temp dir over git:// on a free port of 127.0.0.1, with receive-pack
+//! (anonymous push) enabled; killed on drop.
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::peer::{KillOnDrop, PeerError, find_binary, free_port, io_error, wait_for_port};
+
+/// A running `git daemon`.
+#[derive(Debug)]
+pub struct GitDaemon {
+    child: Option<KillOnDrop>,
+    addr: SocketAddr,
+    dir: tempfile::TempDir,
+}
+
+impl GitDaemon {
+    /// Starts `git daemon` over a new, empty base directory (see
+    /// [`GitDaemon::base`]). `Ok(None)` when git is not installed and `CI`
+    /// is not `true`.
+    pub fn start() -> Result<Option<Self>, PeerError> {
+        let mut attempts = 0;
+        loop {
+            match Self::start_once() {
+                Err(PeerError::NotReady { log, .. }) if attempts < 3 && log.contains("in use") => {
+                    attempts += 1
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn start_once() -> Result<Option<Self>, PeerError> {
+        let Some(git) = find_binary("git", "git")? else {
+            return Ok(None);
+        };
+        let dir = tempfile::tempdir().map_err(io_error("git"))?;
+        let base = dir.path().join("repos");
+        std::fs::create_dir(&base).map_err(io_error("git"))?;
+        let port = free_port().map_err(io_error("git"))?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let log = dir.path().join("daemon.log");
+        let out = File::create(&log).map_err(io_error("git"))?;
+        let err = out.try_clone().map_err(io_error("git"))?;
+        let child = Command::new(git)
+            .arg("daemon")
+            .arg(format!("--base-path={}", base.display()))
+            .args([
+                "--export-all",
+                "--enable=receive-pack",
+                "--informative-errors",
+                "--reuseaddr",
+                "--listen=127.0.0.1",
+            ])
+            .arg(format!("--port={port}"))
+            .arg(&base)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(io_error("git"))?;
+        let mut child = KillOnDrop(child);
+        let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+        wait_for_port(
+            &mut child.0,
+            "git daemon",
+            addr,
+            Duration::from_secs(10),
+            read_log,
+        )?;
+        Ok(Some(Self {
+            child: Some(child),
+            addr,
+            dir,
+        }))
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The directory it serves: `base()/x.git` is `git://.../x.git`.
+    pub fn base(&self) -> std::path::PathBuf {
+        self.dir.path().join("repos")
+    }
+
+    /// The git:// URL of `path` (relative to [`GitDaemon::base`]).
+    pub fn url(&self, path: &str) -> String {
+        format!("git://{}/{}", self.addr, path.trim_start_matches('/'))
+    }
+
+    /// Stops the daemon now (connections under way are served by their
+    /// own processes and finish).
+    pub fn stop(&mut self) {
+        self.child.take();
+    }
+
+    /// The daemon's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+    }
+
+    /// The temp dir, for the test's own files.
+    pub fn scratch(&self) -> &Path {
+        self.dir.path()
+    }
+}
