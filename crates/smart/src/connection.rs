@@ -1,18 +1,29 @@
 //! The tokio side of a connection: pkt-lines read from and written to a
-//! mimic [`Flow`], nothing else. The protocol is in [`crate::proto`].
+//! mimic [`Flow`] (git://, SSH) or to smart HTTP requests and responses,
+//! nothing else. The protocol is in [`crate::proto`].
 
 use bytes::{Buf, BytesMut};
 use mimic::Flow;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::Error;
+use crate::http::HttpRpc;
 use crate::proto::pktline::{self, Decoded, Packet};
 use crate::proto::{ProtocolError, Service};
+
+/// How bytes travel.
+#[derive(Debug)]
+enum Io {
+    /// A byte stream both ways (git://, an SSH exec channel).
+    Stream(Flow),
+    /// Each request a POST, each response read in turn (smart HTTP).
+    Http(Box<HttpRpc>),
+}
 
 /// A connection to one remote service.
 #[derive(Debug)]
 pub(crate) struct Connection {
-    io: Flow,
+    io: Io,
     buf: BytesMut,
     /// How much of `buf` the last packet returned took.
     taken: usize,
@@ -21,6 +32,14 @@ pub(crate) struct Connection {
 
 impl Connection {
     pub(crate) fn new(io: Flow, remote: String) -> Self {
+        Self::with_io(Io::Stream(io), remote)
+    }
+
+    pub(crate) fn http(rpc: HttpRpc, remote: String) -> Self {
+        Self::with_io(Io::Http(Box::new(rpc)), remote)
+    }
+
+    fn with_io(io: Io, remote: String) -> Self {
         Self {
             io,
             buf: BytesMut::with_capacity(64 * 1024),
@@ -33,20 +52,41 @@ impl Connection {
         &self.remote
     }
 
-    /// Writes `bytes` and flushes.
+    /// Whether each request is a request of its own (smart HTTP), with no
+    /// session to end.
+    pub(crate) fn is_stateless(&self) -> bool {
+        matches!(self.io, Io::Http(_))
+    }
+
+    /// Writes `bytes` and flushes (over HTTP: adds them to the next request).
     pub(crate) async fn send(&mut self, bytes: &[u8], during: &'static str) -> Result<(), Error> {
+        let flow = match &mut self.io {
+            Io::Stream(flow) => flow,
+            Io::Http(rpc) => return rpc.write(bytes).await,
+        };
         let result = async {
-            self.io.write_all(bytes).await?;
-            self.io.flush().await
+            flow.write_all(bytes).await?;
+            flow.flush().await
         }
         .await;
         result.map_err(|source| self.io_error(during, source))
     }
 
+    /// Ends a session in which we ask for nothing (a flush packet on a
+    /// stream; over HTTP there is no session to end).
+    pub(crate) async fn end_session(&mut self) -> Result<(), Error> {
+        if self.is_stateless() {
+            return Ok(());
+        }
+        self.send(b"0000", "ending the session").await
+    }
+
     /// Tells the remote we are done writing (half-close).
     pub(crate) async fn shutdown(&mut self) {
         // Best effort: the remote may already have closed its side.
-        let _ = self.io.shutdown().await;
+        if let Io::Stream(flow) = &mut self.io {
+            let _ = flow.shutdown().await;
+        }
     }
 
     /// The next packet, or `None` when the remote closed the connection
@@ -64,7 +104,10 @@ impl Connection {
                 Ok(Decoded::Complete { consumed, .. }) => break consumed,
                 Ok(Decoded::Incomplete { needed }) => {
                     self.buf.reserve(needed.max(8192));
-                    let read = self.io.read_buf(&mut self.buf).await;
+                    let read = match &mut self.io {
+                        Io::Stream(flow) => flow.read_buf(&mut self.buf).await,
+                        Io::Http(rpc) => Ok(rpc.read(&mut self.buf).await?),
+                    };
                     match read {
                         Ok(0) => return Ok(None),
                         Ok(_) => {}
@@ -98,6 +141,28 @@ impl Connection {
     }
 
     fn io_error(&self, during: &'static str, source: std::io::Error) -> Error {
+        // An SSH command that failed says why in its own error.
+        let source = if source
+            .get_ref()
+            .is_some_and(|e| e.is::<crate::ssh::CommandFailed>())
+        {
+            let kind = source.kind();
+            match source
+                .into_inner()
+                .map(|e| e.downcast::<crate::ssh::CommandFailed>())
+            {
+                Some(Ok(failed)) => {
+                    return Error::RemoteCommand {
+                        remote: self.remote.clone(),
+                        source: failed,
+                    };
+                }
+                Some(Err(other)) => std::io::Error::new(kind, other),
+                None => std::io::Error::from(kind),
+            }
+        } else {
+            source
+        };
         Error::Io {
             remote: self.remote.clone(),
             during,

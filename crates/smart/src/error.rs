@@ -13,8 +13,9 @@ pub enum Error {
     /// The URL cannot be read.
     #[error("invalid remote URL")]
     Url(#[from] crate::UrlError),
-    /// The URL's transport is not implemented yet.
-    #[error("{scheme}:// remotes are not supported yet")]
+    /// The URL's transport is not implemented (`file://`: local
+    /// repositories are not reached through this client).
+    #[error("{scheme}:// remotes are not supported")]
     UnsupportedTransport {
         /// The URL's scheme.
         scheme: crate::Scheme,
@@ -127,6 +128,83 @@ pub enum Error {
         remote: String,
         /// The remote's reason.
         reason: String,
+    },
+    /// The remote refused our credentials (SSH public key refused, HTTP 401).
+    #[error("{remote} refused the credentials{}", user.as_ref().map(|u| format!(" of user {u:?}")).unwrap_or_default())]
+    AuthRefused {
+        /// The remote.
+        remote: String,
+        /// The user we authenticated as, when there is one.
+        user: Option<String>,
+    },
+    /// The remote has no such repository (HTTP 404).
+    #[error("{remote}: repository not found")]
+    RepositoryNotFound {
+        /// The remote.
+        remote: String,
+    },
+    /// The SSH server's host key is not the one trusted; nothing was sent.
+    #[error("host key of {remote} refused")]
+    HostKey {
+        /// The remote.
+        remote: String,
+        /// The fingerprints expected and offered.
+        source: Box<crate::ssh::HostKeyError>,
+    },
+    /// An `ssh://` remote, but no SSH key and host key policy were given
+    /// ([`Client::with_ssh`](crate::Client::with_ssh)).
+    #[error("{remote}: SSH needs a client key and a host key policy")]
+    SshNotConfigured {
+        /// The remote.
+        remote: String,
+    },
+    /// The SSH session failed (key exchange, authentication exchange, channel).
+    #[error("SSH session with {remote} failed")]
+    Ssh {
+        /// The remote.
+        remote: String,
+        /// russh's error.
+        source: russh::Error,
+    },
+    /// The command run over SSH failed (a missing repository, a command
+    /// the server does not allow); its stderr is in the source.
+    #[error("the remote command on {remote} failed")]
+    RemoteCommand {
+        /// The remote.
+        remote: String,
+        /// The command, its exit status and stderr.
+        source: Box<crate::ssh::CommandFailed>,
+    },
+    /// An HTTP request failed (connection lost, broken HTTP, TLS).
+    #[error("HTTP request to {remote} failed")]
+    Http {
+        /// The remote.
+        remote: String,
+        /// paf's error.
+        source: paf::ClientError,
+    },
+    /// The HTTP server answered with a status other than 200, 401 and 404.
+    #[error("{remote} answered HTTP {status}")]
+    HttpStatus {
+        /// The remote.
+        remote: String,
+        /// The status code.
+        status: u16,
+    },
+    /// The HTTP server answered 200 but not as a smart HTTP server (a dumb
+    /// server, a login page).
+    #[error("{remote} is not a smart HTTP server (content type {content_type:?})")]
+    NotSmartHttp {
+        /// The remote.
+        remote: String,
+        /// The content type it sent.
+        content_type: String,
+    },
+    /// The URL cannot be made into an HTTP request URI.
+    #[error("{remote} is not a valid HTTP URL")]
+    InvalidHttpUrl {
+        /// The remote.
+        remote: String,
     },
     /// A task of ours (the pack indexer or builder) panicked or was cancelled.
     #[error("background work failed")]

@@ -2,7 +2,9 @@
 //! `fetch` and `push`, with no `git` executable.
 //!
 //! ```text
-//!  RemoteUrl ──▶ Client ──(mimic Resolver)──▶ Flow (git:// today; SSH, HTTP to come)
+//!  RemoteUrl ──▶ Client ──▶ git://: mimic TCP flow + daemon request
+//!                  │       ssh://: mimic TCP flow + russh exec channel, as a Flow
+//!                  │       http(s)://: paf client, GET info/refs + one POST per request
 //!                  │
 //!                  ├─ proto (sans-io): pkt-lines, capabilities, v0/v1 advertisement,
 //!                  │   v2 ls-refs + fetch, negotiation, side-band, push + report-status
@@ -19,8 +21,13 @@
 //!   time and returns events or a [`proto::ProtocolError`] that names the
 //!   message, the packet number and what was expected; none panics on
 //!   peer bytes (each has a fuzz target).
+//! - [`ssh`]: client keys (OpenSSH files, or derived from `ed25519:SEED` /
+//!   `rsa:SEED`), host key pinning (`SHA256:` fingerprint or known_hosts,
+//!   checked before anything is sent), the exec channel as a flow.
+//! - [`http`]: smart HTTP over paf's client (basic auth, bearer tokens,
+//!   TLS roots); v2 requests and v0 stateless-rpc.
 //! - [`Client`]: the operations, a thin tokio driver over a mimic
-//!   [`Flow`](mimic::Flow): [`Client::ls_remote`], [`Client::clone`] (a new
+//!   [`Flow`](mimic::Flow) or HTTP requests: [`Client::ls_remote`], [`Client::clone`] (a new
 //!   bare repository), [`Client::fetch`] (`have` negotiation, `--depth`),
 //!   [`Client::push`] (create, fast-forward, forced, delete, atomic,
 //!   report-status per ref). Progress (the server's side-band messages,
@@ -75,8 +82,7 @@
 //!
 //! # Not yet
 //!
-//! SSH and smart HTTP transports, SHA-256 repositories. See the crate
-//! README.
+//! SHA-256 repositories, `file://` remotes. See the crate README.
 //!
 //! Protocol v2 is asked for and used when the server answers with it;
 //! v0/v1 otherwise (and for push: receive-pack has no v2).
@@ -96,8 +102,10 @@
 mod client;
 mod connection;
 mod error;
+pub mod http;
 mod local;
 pub mod proto;
+pub mod ssh;
 pub mod url;
 
 pub use client::{
@@ -105,5 +113,7 @@ pub use client::{
     RefUpdate, Refspec,
 };
 pub use error::Error;
+pub use http::{HttpAuth, HttpOptions};
 pub use proto::Ref;
+pub use ssh::{HostKeyPolicy, SshKey, SshOptions};
 pub use url::{RemoteUrl, Scheme, UrlError};

@@ -14,9 +14,9 @@
 //!   for a missing binary: skip with a message, or fail when `CI=true`.
 //!
 //! - [`git_daemon`]: `git daemon` over a temp dir of repositories, with
-//!   receive-pack enabled.
-//!
-//! Later issues add more launchers here (sshd, a web server).
+//!   receive-pack enabled; [`sshd`]: OpenSSH's sshd limited to Git
+//!   commands on a temp dir; [`git_http`]: `git http-backend` behind nginx
+//!   and fcgiwrap, over http and https, with basic and bearer auth.
 //!
 //! ```
 //! let ca = testkit::tls::TestCa::new("testkit example CA").unwrap();
@@ -31,6 +31,8 @@
 
 pub mod bind;
 pub mod git_daemon;
+pub mod git_http;
 pub mod pebble;
 pub mod peer;
+pub mod sshd;
 pub mod tls;

@@ -139,6 +139,19 @@ pub(crate) fn wait_for_log(
     poll_ready(child, binary, addr, deadline, &log, ready)
 }
 
+/// Waits until `path` exists (a unix socket, a pid file), for at most
+/// `deadline`; gives up early if the child exits.
+pub(crate) fn wait_for_file(
+    child: &mut Child,
+    binary: &str,
+    addr: SocketAddr,
+    deadline: Duration,
+    path: &Path,
+    log: impl Fn() -> String,
+) -> Result<(), PeerError> {
+    poll_ready(child, binary, addr, deadline, &log, || path.exists())
+}
+
 /// Polls `ready` with a growing pause (5 ms to 100 ms) until it holds, for
 /// at most `deadline`; gives up early if the child exits. The peers give no
 /// readiness signal, so polling with a bound is the way.

@@ -167,7 +167,7 @@ pub(super) async fn fetch(
     let mut written: Option<Written> = None;
     if wants.is_empty() && !v2 {
         // Tell upload-pack we want nothing.
-        conn.send(b"0000", "ending the session").await?;
+        conn.end_session().await?;
     }
     if !wants.is_empty() {
         let mut sink = None;

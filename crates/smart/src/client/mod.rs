@@ -13,7 +13,9 @@ use mimic::keys::{HOST, PORT, SCHEME};
 use mimic::{Context, Resolver};
 
 use crate::connection::{Connection, daemon_request};
-use crate::proto::{Greeting, GreetingParser, Ref, Service};
+use crate::http::{HttpOptions, HttpRpc};
+use crate::proto::{Greeting, GreetingParser, Packet, Ref, Service};
+use crate::ssh::SshOptions;
 use crate::{Error, RemoteUrl, Scheme};
 
 pub use refspec::Refspec;
@@ -23,11 +25,18 @@ pub const AGENT: &str = concat!("smart/", env!("CARGO_PKG_VERSION"));
 
 /// Runs Git operations against remotes, connecting through a mimic
 /// [`Resolver`] (so a test or an app decides how connections are made).
+///
+/// The transport follows the URL: `git://` (TCP), `ssh://` and scp-like
+/// (russh; needs [`Client::with_ssh`]), `http://` and `https://` (smart
+/// HTTP over paf's client; [`Client::with_http`] for credentials and
+/// roots). The protocol code is the same over each.
 #[derive(Clone, Debug)]
 pub struct Client {
     resolver: Resolver,
     agent: String,
     v2: bool,
+    ssh: Option<SshOptions>,
+    http: HttpOptions,
 }
 
 /// What happens while an operation runs, for a progress display.
@@ -141,7 +150,22 @@ impl Client {
             resolver,
             agent: AGENT.to_string(),
             v2: true,
+            ssh: None,
+            http: HttpOptions::default(),
         }
+    }
+
+    /// The client key and host key policy for SSH remotes (without them,
+    /// an SSH remote fails with [`Error::SshNotConfigured`]).
+    pub fn with_ssh(mut self, options: SshOptions) -> Self {
+        self.ssh = Some(options);
+        self
+    }
+
+    /// Credentials and TLS roots for HTTP(S) remotes.
+    pub fn with_http(mut self, options: HttpOptions) -> Self {
+        self.http = options;
+        self
     }
 
     /// Whether to ask upload-pack for protocol v2 (the default). With
@@ -165,7 +189,7 @@ impl Client {
             Greeting::V2(caps) => fetch::ls_refs(&mut conn, &caps, &self.agent, &[]).await?,
             Greeting::V0(adv) => {
                 // Tell upload-pack we want nothing.
-                conn.send(b"0000", "ending the session").await?;
+                conn.end_session().await?;
                 adv.refs
             }
         };
@@ -214,7 +238,8 @@ impl Client {
         push::push(self, url, dir.into(), refspecs, options, progress).await
     }
 
-    /// Connects to `service` at `url`, sends the request and reads the greeting.
+    /// Connects to `service` at `url` over the URL's transport and reads
+    /// the greeting. Only this differs between transports.
     async fn connect(
         &self,
         url: &RemoteUrl,
@@ -222,31 +247,57 @@ impl Client {
         v2: bool,
     ) -> Result<(Connection, Greeting), Error> {
         let remote = url.to_string();
-        let (Scheme::Git, Some(host), Some(authority)) = (url.scheme(), url.host(), url.authority()) else {
-            return Err(Error::UnsupportedTransport { scheme: url.scheme() });
+        let mut conn = match url.scheme() {
+            Scheme::Git => {
+                let (Some(host), Some(authority)) = (url.host(), url.authority()) else {
+                    return Err(Error::UnsupportedTransport { scheme: url.scheme() });
+                };
+                let ctx = Context::new()
+                    .with(&SCHEME, "git".to_string())
+                    .with(&HOST, host.to_string())
+                    .with(&PORT, url.port_or_default().unwrap_or(9418));
+                let flow = self
+                    .resolver
+                    .resolve(&ctx)
+                    .await
+                    .map_err(|source| Error::Connect {
+                        remote: remote.clone(),
+                        source,
+                    })?;
+                let mut conn = Connection::new(flow, remote);
+                let request = daemon_request(service, url.path(), &authority, v2)?;
+                conn.send(&request, "sending the request").await?;
+                conn
+            }
+            Scheme::Ssh => {
+                let flow = crate::ssh::open(&self.resolver, self.ssh.as_ref(), url, service, v2).await?;
+                Connection::new(flow, remote)
+            }
+            Scheme::Http | Scheme::Https => {
+                let rpc = HttpRpc::open(&self.resolver, &self.http, url, service, v2).await?;
+                Connection::http(rpc, remote)
+            }
+            _ => return Err(Error::UnsupportedTransport { scheme: url.scheme() }),
         };
-        let ctx = Context::new()
-            .with(&SCHEME, "git".to_string())
-            .with(&HOST, host.to_string())
-            .with(&PORT, url.port_or_default().unwrap_or(9418));
-        let flow = self
-            .resolver
-            .resolve(&ctx)
-            .await
-            .map_err(|source| Error::Connect {
-                remote: remote.clone(),
-                source,
-            })?;
-        let mut conn = Connection::new(flow, remote);
-        let request = daemon_request(service, url.path(), &authority, v2)?;
-        conn.send(&request, "sending the request").await?;
         let mut parser = GreetingParser::new();
         let mut n = 0;
+        let mut http_header = conn.is_stateless();
         loop {
             n += 1;
             let Some(packet) = conn.next("ref advertisement", n).await? else {
                 return Err(conn.protocol_error(parser.truncated()));
             };
+            // Smart HTTP's v0 answer starts with `# service=...` and a flush.
+            if http_header {
+                match packet {
+                    Packet::Data(line) if line.starts_with(b"# service=") => continue,
+                    Packet::Flush if n == 2 => {
+                        http_header = false;
+                        continue;
+                    }
+                    _ => http_header = false,
+                }
+            }
             match parser.push(packet) {
                 Ok(Some(greeting)) => return Ok((conn, greeting)),
                 Ok(None) => {}

@@ -116,7 +116,7 @@ pub(super) async fn push(
         .collect();
     let mut outcome = PushOutcome::default();
     if commands.is_empty() {
-        conn.send(b"0000", "ending the session").await?;
+        conn.end_session().await?;
         conn.shutdown().await;
         outcome.refs = finish(planned, None);
         return Ok(outcome);
