@@ -1,22 +1,36 @@
 //! A tiny git client on smart: ls-remote, clone, fetch and push over
-//! git:// (SSH and HTTP when smart has them), with the server's progress
-//! on stderr.
+//! git://, ssh:// and http(s)://, with the server's progress on stderr;
+//! and `keygen`, which prints the `authorized_keys` line of a seeded key.
 //!
 //! ```text
 //! cargo run -p examples --example smart -- ls-remote git://127.0.0.1/repo.git
 //! cargo run -p examples --example smart -- clone --depth 1 git://127.0.0.1/repo.git repo.git
-//! cargo run -p examples --example smart -- fetch git://127.0.0.1/repo.git repo.git
-//! cargo run -p examples --example smart -- push git://127.0.0.1/repo.git . main +dev:dev :old
+//! cargo run -p examples --example smart -- fetch https://example.com/repo.git repo.git --token T
+//! cargo run -p examples --example smart -- push ssh://git@127.0.0.1:2222/repo.git . main \
+//!     --ssh-key ed25519:my-seed --ssh-fingerprint SHA256:...
+//! cargo run -p examples --example smart -- keygen ed25519:my-seed   # the line for authorized_keys
 //! ```
+//!
+//! SSH needs `--ssh-key` (an OpenSSH private key file, `ed25519:SEED` or
+//! `rsa:SEED`) and the server's host key: `--ssh-fingerprint SHA256:...`
+//! (as `ssh-keygen -lf` prints it) or `--known-hosts FILE` (default
+//! `~/.ssh/known_hosts`). HTTP(S) takes credentials from the URL
+//! (`https://user:pass@host/...`) or `--token`, and extra roots with `--ca`.
 //!
 //! Exit status: 0 done, 1 some ref of a push was rejected, 2 error.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
-use smart::{Client, FetchOptions, Progress, PushOptions, PushStatus, Refspec, RemoteUrl};
+use clap::{Args as ClapArgs, Parser, Subcommand};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use smart::{
+    Client, FetchOptions, HostKeyPolicy, HttpAuth, HttpOptions, Progress, PushOptions, PushStatus, Refspec,
+    RemoteUrl, SshKey, SshOptions,
+};
 
 /// Git smart protocol client (no git executable needed).
 #[derive(Parser)]
@@ -24,6 +38,36 @@ use smart::{Client, FetchOptions, Progress, PushOptions, PushStatus, Refspec, Re
 struct Args {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    remote: RemoteFlags,
+}
+
+/// How to reach remotes (every subcommand but keygen).
+#[derive(ClapArgs)]
+struct RemoteFlags {
+    /// SSH client key: an OpenSSH private key file, `ed25519:SEED` or `rsa:SEED`.
+    #[arg(long, global = true, value_name = "FILE|ed25519:SEED|rsa:SEED")]
+    ssh_key: Option<String>,
+    /// The SSH server's host key fingerprint, as `ssh-keygen -lf` prints it.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SHA256:...",
+        conflicts_with = "known_hosts"
+    )]
+    ssh_fingerprint: Option<String>,
+    /// A known_hosts file with the SSH server's key (default `~/.ssh/known_hosts`).
+    #[arg(long, global = true, value_name = "FILE")]
+    known_hosts: Option<PathBuf>,
+    /// The SSH user when the URL names none (default `git`).
+    #[arg(long, global = true)]
+    ssh_user: Option<String>,
+    /// A bearer token for HTTP(S).
+    #[arg(long, global = true)]
+    token: Option<String>,
+    /// PEM certificates to trust for HTTPS instead of the webpki roots.
+    #[arg(long, global = true, value_name = "FILE")]
+    ca: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -66,6 +110,50 @@ enum Command {
         #[arg(long)]
         atomic: bool,
     },
+    /// Print the `authorized_keys` line of a key (its fingerprint on stderr).
+    Keygen {
+        /// `ed25519:SEED`, `rsa:SEED` or an OpenSSH private key file.
+        key: String,
+        /// The comment at the end of the line.
+        #[arg(long, default_value = "smart")]
+        comment: String,
+    },
+}
+
+/// The raw flags, checked and turned into a client.
+fn client(flags: RemoteFlags) -> Result<Client, Box<dyn std::error::Error>> {
+    let mut client = Client::new(mimic::Resolver::new());
+    if let Some(spec) = &flags.ssh_key {
+        let key = SshKey::from_spec(spec)?;
+        let host_key = match (flags.ssh_fingerprint, flags.known_hosts) {
+            (Some(fingerprint), _) => HostKeyPolicy::Fingerprint(fingerprint),
+            (None, Some(file)) => HostKeyPolicy::KnownHosts(file),
+            (None, None) => {
+                let home = std::env::var_os("HOME")
+                    .ok_or("--ssh-key needs --ssh-fingerprint or --known-hosts (no HOME)")?;
+                HostKeyPolicy::KnownHosts(PathBuf::from(home).join(".ssh/known_hosts"))
+            }
+        };
+        let mut options = SshOptions::new(key, host_key);
+        options.user = flags.ssh_user;
+        client = client.with_ssh(options);
+    } else if flags.ssh_fingerprint.is_some() || flags.known_hosts.is_some() {
+        return Err("--ssh-fingerprint and --known-hosts need --ssh-key".into());
+    }
+    let mut http = HttpOptions {
+        auth: flags.token.map(HttpAuth::Bearer),
+        ..Default::default()
+    };
+    if let Some(file) = &flags.ca {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in
+            CertificateDer::pem_file_iter(file).map_err(|e| format!("--ca {}: {e}", file.display()))?
+        {
+            roots.add(cert.map_err(|e| format!("--ca {}: {e}", file.display()))?)?;
+        }
+        http.tls_roots = Some(Arc::new(roots));
+    }
+    Ok(client.with_http(http))
 }
 
 /// Prints the server's messages as git does, and bytes moved every 256 KiB.
@@ -99,10 +187,15 @@ macro_rules! out {
 }
 
 #[allow(clippy::print_stderr)]
-async fn run(args: Args) -> Result<ExitCode, smart::Error> {
-    let client = Client::new(mimic::Resolver::new());
+async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let client = client(args.remote)?;
     let mut progress = progress();
     match args.command {
+        Command::Keygen { key, comment } => {
+            let key = SshKey::from_spec(&key)?;
+            out!("{}", key.public_key_line(&comment));
+            eprintln!("{}", key.fingerprint());
+        }
         Command::LsRemote { url } => {
             for r in client.ls_remote(&url).await? {
                 match (&r.target, &r.symref_target) {
@@ -175,7 +268,7 @@ async fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             let mut message = format!("smart: {err}");
-            let mut source = std::error::Error::source(&err);
+            let mut source = err.source();
             while let Some(cause) = source {
                 message.push_str(&format!(": {cause}"));
                 source = cause.source();
