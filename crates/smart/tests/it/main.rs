@@ -9,3 +9,4 @@ mod faults;
 mod http;
 mod ssh;
 mod support;
+mod transcripts;
