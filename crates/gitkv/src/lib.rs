@@ -57,20 +57,25 @@
 //!
 //! When a write returns `Ok`, its commit and the branch update are on
 //! disk. gitoxide (0.90) never fsyncs, so gitkv writes objects and the ref
-//! itself, the way Git does with `core.fsync=all`:
+//! itself, in Git's formats:
 //!
-//! - objects: zlib-compressed into a temp file in `objects/`, fsync,
-//!   rename to `objects/xx/...`, fsync of each directory that gained an
-//!   entry (once per group);
+//! - objects: one pack per group commit (version 2, no deltas, with its
+//!   version 2 index), written to temp files, fsync'd, renamed (pack, then
+//!   index), `objects/pack` fsync'd. Three fsyncs per group however many
+//!   objects it has, where loose objects would cost two per object. When
+//!   there are more than 24 packs, the smallest are merged into one by
+//!   copying their entries, then deleted;
 //! - the branch: `refs/heads/<branch>.lock` created exclusively (Git's
 //!   lock), old value checked under it (compare-and-swap), new value
 //!   written and fsync'd, renamed over the ref, directory fsync'd.
 //!
 //! Objects are durable before the ref names them, so a crash at any point
-//! leaves a valid repository with the branch at its old or new commit
-//! (at worst with unreachable objects, which `git gc` removes). A writer
+//! leaves a valid repository with the branch at its old or new commit (at
+//! worst with an unreferenced pack, which `git gc` folds in). A writer
 //! killed while holding the lock leaves `<ref>.lock`; a lock older than
 //! [`Builder::stale_lock_after`] (5 s) is removed by the next writer.
+//! Reading goes through gix-odb, so loose objects, packs from `git gc` or
+//! from a fetch, and packed refs all work.
 //!
 //! # Group commit
 //!
@@ -80,9 +85,9 @@
 //! the group is re-applied on its commit and retried. No thread is
 //! spawned: the first caller that finds the writer idle commits every
 //! batch queued so far as one group, the others wait for their result.
-//! Each caller blobs its own values first (in parallel), so a group costs
+//! Each caller hashes its own values first (in parallel); a group costs
 //! the trees on the changed paths, one commit (or one per batch with
-//! [`Grouping::CommitPerBatch`]) and one ref update. Each batch is atomic
+//! [`Grouping::CommitPerBatch`]), one pack and one ref update. Each batch is atomic
 //! and checked alone: a batch that cannot apply (setting `a/b` when `a`
 //! holds a value) fails by itself without failing its group.
 //!
@@ -110,6 +115,7 @@ mod history;
 mod key;
 mod merge;
 mod odb;
+mod pack;
 mod refs;
 mod snapshot;
 mod store;

@@ -147,7 +147,9 @@ impl Store {
                 )?;
                 let id = commit.id;
                 objects.push(commit);
-                self.inner.objects.write_durably(&objects)?;
+                self.inner
+                    .objects
+                    .write_durably(&objects.iter().collect::<Vec<_>>())?;
                 let snapshot = Snapshot {
                     head: Some(id),
                     root: merged,

@@ -1,19 +1,10 @@
 //! The object database: reads through gix-odb (loose objects and packs,
-//! alternates), durable writes of loose objects written here.
-//!
-//! gix-odb writes loose objects through a temp file and a rename but never
-//! calls fsync (nor does anything in gitoxide 0.90), so writing is ours:
-//! each object goes to a temp file in `objects/`, is fsync'd, renamed to
-//! `objects/xx/yyyy...`, and every directory that gained an entry is
-//! fsync'd once per batch of objects. Objects that already exist as loose
-//! files are not written again.
+//! alternates); durable writes as packs (the `pack` module), because
+//! gix-odb's writers never fsync (nor does anything in gitoxide 0.90).
 
-use std::collections::BTreeSet;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gix::ObjectId;
@@ -24,15 +15,27 @@ use crate::{Error, Result};
 
 const HASH: gix::hash::Kind = gix::hash::Kind::Sha1;
 
-/// Temp file names: unique per process (pid) and per write (counter).
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+/// Consolidation is considered after this many packs written.
+const CONSOLIDATE_EVERY: u64 = 16;
+/// Index slots of the object database (see `Objects::open`).
+const ODB_SLOTS: u16 = 64;
 
 /// A shared handle on one repository's objects, usable from any thread.
+///
+/// gix-odb sizes its index slots once and does not always notice packs
+/// replaced under it (our consolidation deletes the packs it merged), so
+/// after each consolidation the store is opened afresh (a new generation),
+/// and a read that misses is retried once with a handle of a fresh store
+/// (another process may have replaced packs too). Only misses pay for it:
+/// objects the branch names are there.
 pub(crate) struct Objects {
     dir: PathBuf,
-    store: Arc<Store>,
-    /// gix-odb handles are not `Sync`: a pool of them, one per concurrent reader.
-    pool: Mutex<Vec<Handle>>,
+    store: Mutex<(u64, Arc<Store>)>,
+    /// gix-odb handles are not `Sync`: a pool of them, one per concurrent
+    /// reader, with the generation of the store they belong to.
+    pool: Mutex<Vec<(u64, Handle)>>,
+    packs_written: AtomicU64,
+    consolidate_due: AtomicBool,
 }
 
 impl std::fmt::Debug for Objects {
@@ -60,31 +63,59 @@ impl NewObject {
     }
 }
 
+fn open_store(objects_dir: &Path) -> Result<Arc<Store>> {
+    // gix-odb's slot map is sized once (by default from the packs on disk
+    // at open); we add packs while running, so ask for room to spare.
+    let options = gix::odb::store::init::Options {
+        slots: gix::odb::store::init::Slots::Given(ODB_SLOTS),
+        ..Default::default()
+    };
+    let handle = gix::odb::at_opts(objects_dir, HASH, std::iter::empty(), options)
+        .map_err(Error::io("open", objects_dir))?;
+    Ok(handle.store())
+}
+
 impl Objects {
     /// Opens the object database in `objects_dir`.
     pub(crate) fn open(objects_dir: PathBuf) -> Result<Self> {
-        let handle = gix::odb::at(&objects_dir, HASH).map_err(Error::io("open", &objects_dir))?;
-        let store = handle.store();
+        let store = open_store(&objects_dir)?;
         Ok(Objects {
             dir: objects_dir,
-            store,
-            pool: Mutex::new(vec![handle]),
+            store: Mutex::new((0, store)),
+            pool: Mutex::new(Vec::new()),
+            packs_written: AtomicU64::new(0),
+            consolidate_due: AtomicBool::new(false),
         })
     }
 
-    fn with_handle<T>(&self, f: impl FnOnce(&Handle) -> T) -> T {
-        let handle = self
-            .pool
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .pop()
-            .unwrap_or_else(|| self.store.to_handle().into());
+    fn current(&self) -> (u64, Arc<Store>) {
+        let guard = self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        (guard.0, Arc::clone(&guard.1))
+    }
+
+    /// Runs `f` with a handle; returns the handle's generation too.
+    fn with_handle<T>(&self, f: impl FnOnce(&Handle) -> T) -> (u64, T) {
+        let (generation, store) = self.current();
+        let pooled = {
+            let mut pool = self.pool.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            pool.retain(|(g, _)| *g == generation);
+            pool.pop()
+        };
+        let (generation, handle) = pooled.unwrap_or_else(|| (generation, store.to_handle().into()));
         let out = f(&handle);
         self.pool
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(handle);
-        out
+            .push((generation, handle));
+        (generation, out)
+    }
+
+    /// Opens the store afresh (after packs were replaced).
+    fn reopen(&self) -> Result<()> {
+        let store = open_store(&self.dir)?;
+        let mut guard = self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *guard = (guard.0 + 1, store);
+        Ok(())
     }
 
     /// Reads object `id`, which must be of kind `expected`.
@@ -103,11 +134,19 @@ impl Objects {
     /// Reads object `id` whatever its kind.
     pub(crate) fn read_any(&self, id: &ObjectId) -> Result<(Kind, Vec<u8>)> {
         let mut buf = Vec::new();
-        let found = self.with_handle(|handle| {
-            handle
-                .try_find(id, &mut buf)
-                .map(|found| found.map(|data| data.kind))
-        });
+        let find = |buf: &mut Vec<u8>| {
+            self.with_handle(|handle| handle.try_find(id, buf).map(|found| found.map(|data| data.kind)))
+        };
+        let (generation, mut found) = find(&mut buf);
+        if matches!(found, Ok(None)) {
+            // The packs may have changed under that handle (our own
+            // consolidation, or another process's): ask a current one,
+            // opening the store afresh unless that happened meanwhile.
+            if generation == self.current().0 {
+                self.reopen()?;
+            }
+            found = find(&mut buf).1;
+        }
         match found {
             Ok(Some(kind)) => Ok((kind, buf)),
             Ok(None) => Err(Error::MissingObject { id: *id }),
@@ -115,91 +154,29 @@ impl Objects {
         }
     }
 
-    fn loose_path(&self, id: &ObjectId) -> PathBuf {
-        let hex = id.to_hex().to_string();
-        self.dir.join(&hex[..2]).join(&hex[2..])
-    }
-
-    /// Writes `objects` durably: when this returns, each is in a loose
-    /// file whose content and directory entry are on disk.
-    pub(crate) fn write_durably(&self, objects: &[NewObject]) -> Result<()> {
-        let mut pending = Vec::new();
-        for object in objects {
-            let path = self.loose_path(&object.id);
-            if path.exists() || pending.iter().any(|(_, p): &(PathBuf, PathBuf)| *p == path) {
-                continue;
-            }
-            let temp = self.write_temp(object)?;
-            pending.push((temp, path));
-        }
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let mut dirs = BTreeSet::new();
-        let mut result = Ok(());
-        for (temp, path) in &pending {
-            let dir = path
-                .parent()
-                .expect("a loose object path has a fan-out directory");
-            let step = (|| {
-                if !dir.is_dir() {
-                    match std::fs::create_dir(dir) {
-                        Ok(()) => {
-                            dirs.insert(self.dir.clone());
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                        Err(e) => return Err(Error::io("create", dir)(e)),
-                    }
-                }
-                std::fs::rename(temp, path).map_err(Error::io("rename", temp))?;
-                dirs.insert(dir.to_path_buf());
-                Ok(())
-            })();
-            if let Err(e) = step {
-                result = Err(e);
-                break;
-            }
-        }
-        if result.is_err() {
-            for (temp, _) in &pending {
-                let _ = std::fs::remove_file(temp);
-            }
-            return result;
-        }
-        for dir in &dirs {
-            sync_dir(dir)?;
+    /// Writes `objects` durably, as one pack (see the `pack` module):
+    /// when this returns, they are on disk and readable.
+    pub(crate) fn write_durably(&self, objects: &[&NewObject]) -> Result<()> {
+        crate::pack::write(&self.dir.join("pack"), objects)?;
+        let written = self.packs_written.fetch_add(1, Ordering::Relaxed) + 1;
+        if written.is_multiple_of(CONSOLIDATE_EVERY) {
+            self.consolidate_due.store(true, Ordering::Relaxed);
         }
         Ok(())
     }
 
-    /// Compresses `object` into a new temp file in `objects/` and fsyncs it.
-    fn write_temp(&self, object: &NewObject) -> Result<PathBuf> {
-        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let temp = self.dir.join(format!("tmp_obj_gitkv_{}_{n}", std::process::id()));
-        let mut compressed = Vec::with_capacity(object.data.len() / 2 + 64);
-        {
-            let mut zlib =
-                gix::zlib::stream::deflate::Write::new(&mut compressed, gix::zlib::Compression::default());
-            let header = gix::objs::encode::loose_header(object.kind, object.data.len() as u64);
-            zlib.write_all(&header)
-                .and_then(|()| zlib.write_all(&object.data))
-                .and_then(|()| zlib.flush())
-                .map_err(Error::io("compress an object for", &temp))?;
-        }
-        let write = || -> std::io::Result<()> {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o444)
-                .open(&temp)?;
-            file.write_all(&compressed)?;
-            file.sync_all()
-        };
-        if let Err(e) = write() {
-            let _ = std::fs::remove_file(&temp);
-            return Err(Error::io("write", &temp)(e));
-        }
-        Ok(temp)
+    /// Whether enough packs were written since the last consolidation
+    /// that one is worth trying (resets the flag).
+    pub(crate) fn take_consolidation_due(&self) -> bool {
+        self.consolidate_due.swap(false, Ordering::Relaxed)
+    }
+
+    /// Merges small packs if there are too many, then opens the store
+    /// afresh (see [`Objects`]).
+    pub(crate) fn consolidate(&self) -> Result<usize> {
+        let merged = crate::pack::consolidate(&self.dir.join("pack"));
+        self.reopen()?;
+        merged
     }
 }
 

@@ -134,9 +134,10 @@ impl std::fmt::Debug for Inner {
     }
 }
 
-/// A batch whose blobs are written, waiting in the writer's queue.
+/// A batch with its blobs hashed, waiting in the writer's queue.
 struct Job {
     edits: Vec<Edit>,
+    blobs: Vec<NewObject>,
     message: String,
     author: Option<Signature>,
     committer: Option<Signature>,
@@ -259,8 +260,8 @@ impl Store {
         for (k, _) in &batch.changes {
             key::split(k)?;
         }
-        // Blobs are written by the caller, in parallel with other callers
-        // and with the group being committed.
+        // Blobs are hashed by the caller, in parallel with other callers
+        // and with the group being committed; the leader writes them.
         let mut blobs = Vec::new();
         let mut edits = Vec::with_capacity(batch.changes.len());
         for (k, value) in batch.changes {
@@ -275,16 +276,24 @@ impl Store {
             };
             edits.push(Edit { key: k, value });
         }
-        self.inner.objects.write_durably(&blobs)?;
         let job = Job {
             edits,
+            blobs,
             message: batch.message,
             author: batch.author,
             committer: batch.committer,
         };
-        self.inner
-            .writer
-            .submit(job, |jobs| self.commit_group(jobs), || Err(Error::WriterPanicked))
+        let result =
+            self.inner
+                .writer
+                .submit(job, |jobs| self.commit_group(jobs), || Err(Error::WriterPanicked));
+        // Our write is durable (or failed); one caller now and then merges
+        // small packs, with the writer to itself.
+        if self.inner.objects.take_consolidation_due() {
+            // A failed consolidation leaves the packs as they were.
+            let _ = self.exclusive(|| self.inner.objects.consolidate());
+        }
+        result
     }
 
     /// Re-reads the branch from disk and, if another process moved it,
@@ -391,7 +400,7 @@ impl Store {
         applied: &[(u64, &Job, Arc<Tree>)],
     ) -> Result<Vec<ObjectId>> {
         let now = gix::date::Time::now_utc();
-        let mut objects = Vec::new();
+        let mut objects: Vec<NewObject> = Vec::new();
         let mut commits = Vec::new();
         match self.inner.grouping {
             Grouping::CommitPerBatch => {
@@ -451,7 +460,12 @@ impl Store {
                 objects.push(commit);
             }
         }
-        self.inner.objects.write_durably(&objects)?;
+        let all: Vec<&NewObject> = applied
+            .iter()
+            .flat_map(|(_, job, _)| job.blobs.iter())
+            .chain(objects.iter())
+            .collect();
+        self.inner.objects.write_durably(&all)?;
         Ok(commits)
     }
 

@@ -190,12 +190,27 @@ fn corrupt_repository_bytes_are_errors_not_panics() {
     assert!(matches!(Store::open(&repo), Err(Error::MissingObject { .. })));
     std::fs::write(repo.join("refs/heads/main"), "not hex\n").unwrap();
     assert!(matches!(Store::open(&repo), Err(Error::BadRef { .. })));
-    // The commit object's file replaced by garbage.
+    // The ref names a blob, not a commit.
     std::fs::write(repo.join("refs/heads/main"), format!("{head}\n")).unwrap();
-    let object = repo.join("objects").join(&head[..2]).join(&head[2..]);
-    std::fs::remove_file(&object).unwrap();
-    std::fs::write(&object, b"garbage").unwrap();
-    assert!(Store::open(&repo).is_err());
+    let store = Store::open(&repo).unwrap();
+    let blob = store.snapshot().value_id("a/b").unwrap().unwrap();
+    drop(store);
+    std::fs::write(repo.join("refs/heads/main"), format!("{blob}\n")).unwrap();
+    assert!(matches!(Store::open(&repo), Err(Error::WrongKind { .. })));
+    // Every pack's bytes damaged: errors, never a panic.
+    std::fs::write(repo.join("refs/heads/main"), format!("{head}\n")).unwrap();
+    for entry in std::fs::read_dir(repo.join("objects/pack")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "pack") {
+            let mut bytes = std::fs::read(&path).unwrap();
+            for b in bytes.iter_mut().skip(12) {
+                *b ^= 0x5a;
+            }
+            std::fs::remove_file(&path).unwrap();
+            std::fs::write(&path, bytes).unwrap();
+        }
+    }
+    assert!(Store::open(&repo).and_then(|s| s.get("a/b")).is_err());
 }
 
 #[test]

@@ -78,3 +78,36 @@ fn two_stores_on_one_repository_serialise_by_the_ref_lock() {
     let Some(git_bin) = git_binary() else { return };
     fsck(&git_bin, &repo);
 }
+
+/// Every write adds a pack; thousands of them must neither exhaust the
+/// object database's index slots nor leave thousands of packs behind.
+#[test]
+fn many_packs_are_consolidated_and_stay_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("kv.git");
+    let store = Store::open(&repo).unwrap();
+    for i in 0..600 {
+        let key = format!("k/{:02x}/{i}", i % 256);
+        store.set(&key, format!("{i}")).unwrap();
+        assert_eq!(store.get(&key).unwrap(), Some(format!("{i}").into_bytes()));
+        if i % 97 == 0 {
+            // Old values stay readable across consolidations.
+            assert_eq!(store.get("k/00/0").unwrap().as_deref(), Some(&b"0"[..]));
+        }
+    }
+    let packs = std::fs::read_dir(repo.join("objects/pack"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "pack")
+        })
+        .count();
+    assert!(packs <= 40, "{packs} packs after 600 writes");
+    let reopened = Store::open(&repo).unwrap();
+    assert_eq!(reopened.list("k/").unwrap().len(), 600);
+    let Some(git_bin) = git_binary() else { return };
+    fsck(&git_bin, &repo);
+}
