@@ -1,0 +1,133 @@
+//! gitkv: a key-value store on a branch of a bare Git repository.
+//!
+//! Keys are `/`-separated paths (`pastes/ab/cdef`), values are bytes; the
+//! keys are the files of the branch's tree and every change is a commit,
+//! so the repository stays readable with plain `git log`, `git show` and
+//! `git clone`. What Irmin's Git backend gave the OCaml apps.
+//!
+//! ```text
+//!   Store::commit(Batch) ─▶ blobs written by the caller (fsync)
+//!          │
+//!          ▼ queue ─▶ leader: apply batches to the in-memory tree, write
+//!                     trees + commit (fsync), move the ref by lock file
+//!                     and compare-and-swap (fsync) ─▶ every caller acked
+//!
+//!   Store::get / list ─▶ Snapshot (tree in memory, loaded lazily, shared)
+//!   Store::merge(fetched commit) ─▶ three-way merge by key, Policy on conflicts
+//!   sync (feature `sync`): pull = smart fetch + merge, push = smart push
+//! ```
+//!
+//! # Example
+//!
+//! ```
+//! # fn main() -> Result<(), gitkv::Error> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! use gitkv::{Batch, Signature, Store};
+//!
+//! let store = Store::open(dir.path().join("data.git"))?; // created if missing
+//! store.set("pastes/ab/cdef", "hello")?;
+//! let author = Signature::new("Ada", "ada@example.com")?;
+//! store.commit(
+//!     Batch::new("two at once")
+//!         .author(author)
+//!         .set("pastes/ab/cdef.meta", "{}")
+//!         .remove("pastes/zz/old"),
+//! )?;
+//! assert_eq!(store.get("pastes/ab/cdef")?.as_deref(), Some(&b"hello"[..]));
+//! assert_eq!(store.list("pastes/")?, ["pastes/ab/cdef", "pastes/ab/cdef.meta"]);
+//! let changes: Vec<_> = store.history("pastes/ab/cdef")?.collect::<Result<_, _>>()?;
+//! assert_eq!(changes.len(), 1);
+//! # Ok(()) }
+//! ```
+//!
+//! # Modules at a glance
+//!
+//! - [`Store`], [`Builder`]: open or create a bare repository (with gix:
+//!   `objects/`, `refs/`, `HEAD`, `config`), read and write the branch.
+//! - [`Snapshot`]: a consistent read view at one commit; reads never walk
+//!   history.
+//! - [`Batch`], [`Signature`], [`Committed`], [`Grouping`]: writes.
+//! - [`History`], [`Revision`]: the commits that changed a key.
+//! - [`Policy`], [`Conflict`], [`MergeOutcome`]: [`Store::merge`], the
+//!   local half of a pull.
+//! - `sync` (feature `sync`): pull and push through crates/smart.
+//! - [`Error`]: one error type, variants with the key, path or object.
+//!
+//! # Durability
+//!
+//! When a write returns `Ok`, its commit and the branch update are on
+//! disk. gitoxide (0.90) never fsyncs, so gitkv writes objects and the ref
+//! itself, in Git's formats:
+//!
+//! - objects: one pack per group commit (version 2, no deltas, with its
+//!   version 2 index), written to temp files, fsync'd, renamed (pack, then
+//!   index), `objects/pack` fsync'd. Three fsyncs per group however many
+//!   objects it has, where loose objects would cost two per object. When
+//!   there are more than 24 packs, the smallest are merged into one by
+//!   copying their entries, then deleted;
+//! - the branch: `refs/heads/<branch>.lock` created exclusively (Git's
+//!   lock), old value checked under it (compare-and-swap), new value
+//!   written and fsync'd, renamed over the ref, directory fsync'd.
+//!
+//! Objects are durable before the ref names them, so a crash at any point
+//! leaves a valid repository with the branch at its old or new commit (at
+//! worst with an unreferenced pack, which `git gc` folds in). A writer
+//! killed while holding the lock leaves `<ref>.lock`; a lock older than
+//! [`Builder::stale_lock_after`] (5 s) is removed by the next writer.
+//! Reading goes through gix-odb, so loose objects, packs from `git gc` or
+//! from a fetch, and packed refs all work.
+//!
+//! # Group commit
+//!
+//! Writers are serialised without losing a write: in a process by the
+//! writer queue, across processes (and with other Git programs) by the
+//! ref lock and compare-and-swap; when another process moved the branch,
+//! the group is re-applied on its commit and retried. No thread is
+//! spawned: the first caller that finds the writer idle commits every
+//! batch queued so far as one group, the others wait for their result.
+//! Each caller hashes its own values first (in parallel); a group costs
+//! the trees on the changed paths, one commit (or one per batch with
+//! [`Grouping::CommitPerBatch`]), one pack and one ref update. Each batch is atomic
+//! and checked alone: a batch that cannot apply (setting `a/b` when `a`
+//! holds a value) fails by itself without failing its group.
+//!
+//! # Reads
+//!
+//! The branch's tree is kept in memory as shared, lazily loaded trees
+//! ([`Snapshot`]); a read walks the key's path (loading each tree once)
+//! and reads one blob. A write copies only the trees on its path, so
+//! with keys fanned out as `pastes/ab/cdef...` a write rewrites three
+//! small trees whatever the number of keys. Other processes' writes are
+//! seen after [`Store::refresh`] or this store's next write.
+//!
+//! # Blocking
+//!
+//! Writes block until fsync; reads may read from disk. From async code,
+//! call them in `tokio::task::spawn_blocking`. Nothing here spawns a
+//! thread or a task.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+mod batch;
+mod error;
+mod history;
+mod key;
+mod merge;
+mod odb;
+mod pack;
+mod refs;
+mod snapshot;
+mod store;
+#[cfg(feature = "sync")]
+pub mod sync;
+mod tree;
+mod writer;
+
+pub use batch::{Batch, Committed, Grouping, Signature};
+pub use error::{Error, Result};
+pub use gix::ObjectId;
+pub use history::{History, Revision};
+pub use merge::{Conflict, MergeKind, MergeOutcome, Policy};
+pub use snapshot::Snapshot;
+pub use store::{Builder, Store};
