@@ -4,11 +4,13 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::encoding::looks_utf8;
 use crate::entry::{Entry, Type, flag, sflag};
 use crate::mgc::{self, MgcError};
 use crate::parse::{Group, ParseError, parse_file};
+use crate::set::Set;
 use crate::strength::strength;
 
 /// Why a database could not be loaded.
@@ -45,25 +47,28 @@ pub enum LoadError {
 }
 
 /// A compiled set of magic entries, ready for matching. `Send + Sync`.
+///
+/// A database read from a compiled `magic.mgc` keeps its records packed
+/// and decodes each group of entries when the matcher first reaches it
+/// (see `set.rs`): loading reads the file once and indexes the top-level
+/// entries, nothing more.
 #[derive(Debug)]
 pub struct Database {
-    /// The main set, flattened in match order (top-level entries strongest
-    /// first, each followed by its continuations).
-    pub(crate) main: Vec<Entry>,
-    /// Named entries (`name`) and their continuations, flattened.
-    pub(crate) named: Vec<Entry>,
-    /// Name -> range in `named`.
-    pub(crate) names: HashMap<Vec<u8>, (usize, usize)>,
-    /// A dense index of the top-level entries of `main`, scanned before the
-    /// entries themselves so that most are rejected without touching them.
+    /// The main set, in match order (top-level entries strongest first).
+    pub(crate) main: Set,
+    /// Named entries (`name`) and their continuations.
+    pub(crate) named: Set,
+    /// Name -> group of `named`, built on the first `use`.
+    names: OnceLock<HashMap<Vec<u8>, usize>>,
+    /// A dense index of the groups of `main`, scanned before the entries
+    /// themselves so that most are rejected without touching (or decoding)
+    /// them.
     pub(crate) tops: Vec<Top>,
 }
 
 /// What the matcher needs to know of a top-level entry to skip it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Top {
-    /// Index of the entry in `main`.
-    pub(crate) start: usize,
     /// `flag::BINTEST`/`TEXTTEST` of the entry.
     pub(crate) tests: u8,
     /// The entry only runs on binary (`Some(false)`) or text (`Some(true)`)
@@ -76,6 +81,29 @@ pub(crate) struct Top {
     pub(crate) unsigned: bool,
 }
 
+impl Top {
+    /// The index record of a top-level entry.
+    pub(crate) fn of(e: &Entry) -> Top {
+        let flt = e.str_flags & (sflag::BINTEST | sflag::TEXTTEST);
+        let only_text = if e.typ == Type::Name || !e.typ.is_string() {
+            None
+        } else if flt == sflag::BINTEST {
+            Some(false)
+        } else if flt == sflag::TEXTTEST {
+            Some(true)
+        } else {
+            None
+        };
+        Top {
+            tests: e.flag & (flag::BINTEST | flag::TEXTTEST),
+            only_text,
+            quick: e.quick(),
+            typ: e.typ,
+            unsigned: e.has(flag::UNSIGNED),
+        }
+    }
+}
+
 impl Database {
     /// Parses magic(5) text. `origin` names the source in errors.
     pub fn from_text(origin: &str, text: &[u8]) -> Result<Database, LoadError> {
@@ -86,8 +114,7 @@ impl Database {
 
     /// Reads a compiled database (`magic.mgc` of file 5.44, version 18).
     pub fn from_compiled(data: &[u8]) -> Result<Database, MgcError> {
-        let (main, named) = mgc::read(data)?;
-        Ok(Database::assemble_flat(main, named))
+        mgc::read(data).map(Database::from_loaded)
     }
 
     /// Loads the database the way libmagic finds it: the paths of the
@@ -149,14 +176,14 @@ impl Database {
                 f.seek(std::io::SeekFrom::Start(0)).map_err(io)?;
                 let total = usize::try_from(meta.len()).unwrap_or(usize::MAX);
                 let mut r = f;
-                let (main, named) =
+                let loaded =
                     mgc::read_stream(&mut r, total)
                         .map_err(io)?
                         .map_err(|source| LoadError::Compiled {
                             path: path.to_owned(),
                             source,
                         })?;
-                return Ok(Database::assemble_flat(main, named));
+                return Ok(Database::from_loaded(loaded));
             }
             files.push(path.to_owned());
         }
@@ -173,12 +200,24 @@ impl Database {
 
     /// Number of top-level entries in the main set.
     pub fn len(&self) -> usize {
-        self.main.iter().filter(|e| e.cont_level == 0).count()
+        self.main.len()
     }
 
     /// Whether the main set is empty.
     pub fn is_empty(&self) -> bool {
-        self.main.is_empty()
+        self.main.len() == 0
+    }
+
+    /// The group of `named` that `name` declares (the first one).
+    pub(crate) fn named_group(&self, name: &[u8]) -> Option<usize> {
+        let names = self.names.get_or_init(|| {
+            let mut names = HashMap::new();
+            for g in 0..self.named.len() {
+                names.entry(self.named.top(g).bytes().to_vec()).or_insert(g);
+            }
+            names
+        });
+        names.get(name).copied()
     }
 
     pub(crate) fn from_groups(groups: Vec<Group>) -> Database {
@@ -206,56 +245,23 @@ impl Database {
         Database::assemble(main_groups, named_groups)
     }
 
-    /// Flattens sorted groups and indexes the named ones.
+    /// Indexes sorted groups.
     fn assemble(main_groups: Vec<Group>, named_groups: Vec<Group>) -> Database {
-        Database::assemble_flat(
-            main_groups.into_iter().flatten().collect(),
-            named_groups.into_iter().flatten().collect(),
-        )
+        let tops = main_groups.iter().map(|g| Top::of(&g[0])).collect();
+        Database {
+            main: Set::from_groups(main_groups),
+            named: Set::from_groups(named_groups),
+            names: OnceLock::new(),
+            tops,
+        }
     }
 
-    /// Indexes flattened, sorted sets.
-    pub(crate) fn assemble_flat(main: Vec<Entry>, named: Vec<Entry>) -> Database {
-        let mut names = HashMap::new();
-        let mut k = 0;
-        while k < named.len() {
-            let start = k;
-            k += 1;
-            while k < named.len() && named[k].cont_level != 0 {
-                k += 1;
-            }
-            names.entry(named[start].bytes().to_vec()).or_insert((start, k));
-        }
-        let tops = main
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.cont_level == 0)
-            .map(|(start, e)| {
-                let flt = e.str_flags & (sflag::BINTEST | sflag::TEXTTEST);
-                let only_text = if e.typ == Type::Name || !e.typ.is_string() {
-                    None
-                } else if flt == sflag::BINTEST {
-                    Some(false)
-                } else if flt == sflag::TEXTTEST {
-                    Some(true)
-                } else {
-                    None
-                };
-                Top {
-                    start,
-                    tests: e.flag & (flag::BINTEST | flag::TEXTTEST),
-                    only_text,
-                    quick: e.quick(),
-                    typ: e.typ,
-                    unsigned: e.has(flag::UNSIGNED),
-                }
-            })
-            .collect();
+    fn from_loaded(loaded: mgc::Loaded) -> Database {
         Database {
-            main,
-            named,
-            names,
-            tops,
+            main: loaded.main,
+            named: loaded.named,
+            names: OnceLock::new(),
+            tops: loaded.tops,
         }
     }
 }

@@ -97,6 +97,7 @@ mod matcher;
 mod mgc;
 mod parse;
 mod posix;
+mod set;
 mod strength;
 mod tar;
 mod text;

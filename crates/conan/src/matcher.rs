@@ -13,6 +13,7 @@ use crate::entry::{
     DateKind, Endian, Entry, MAX_STRING, Quick, RegexCache, Type, Value, flag, op, sflag, sign_extend,
 };
 use crate::format::{self, Arg};
+use crate::set::Set;
 use crate::{der, posix};
 
 /// libmagic's `FILE_INDIR_MAX` and `FILE_NAME_MAX`.
@@ -146,7 +147,17 @@ pub(crate) fn softmagic(
     };
     let mut returnval = false;
     let mut found = false;
-    let rv = m.run(&db.main, buf, 0, mode, text, false, &mut returnval, &mut found);
+    let rv = m.run(
+        &db.main,
+        0..db.main.len(),
+        buf,
+        0,
+        mode,
+        text,
+        false,
+        &mut returnval,
+        &mut found,
+    );
     Found {
         matched: matches!(rv, Ok(true)) || (rv.is_err() && !m.out.is_empty()),
         desc: m.out,
@@ -428,11 +439,13 @@ impl<'d> Matcher<'d> {
             || (m.flag & mode.bit()) != mode.bit()
     }
 
-    /// libmagic's `match`. Returns `returnval`.
+    /// libmagic's `match` over the groups `groups` of `set`. Returns
+    /// `returnval`.
     #[allow(clippy::too_many_arguments)]
     fn run<'a>(
         &mut self,
-        set: &'d [Entry],
+        set: &'d Set,
+        groups: std::ops::Range<usize>,
         b: Buf<'a>,
         base: u32,
         mode: Mode,
@@ -441,67 +454,43 @@ impl<'d> Matcher<'d> {
         returnval: &mut bool,
         found_match: &mut bool,
     ) -> Result<bool, Abort> {
-        let mut cont_level = 0usize;
         self.enter_level(0);
         let mut bb: &'a [u8] = b.f;
-        let mut idx = 0usize;
-        let n = set.len();
-        let tops = std::ptr::eq(set, self.db.main.as_slice()).then_some(self.db.tops.as_slice());
-        'top: while idx < n {
-            let m = &set[idx];
-            let skip_to_next = |idx: &mut usize| {
-                while *idx + 1 < n && set[*idx + 1].cont_level != 0 {
-                    *idx += 1;
-                }
-            };
+        let tops = std::ptr::eq(set, &self.db.main).then_some(self.db.tops.as_slice());
+        let mut g = groups.start;
+        // Each turn is one group: its top-level entry, then its
+        // continuations while they apply. `continue 'top` goes on with the
+        // next group.
+        'top: while g < groups.end {
             if let Some(tops) = tops {
-                if m.cont_level == 0 {
-                    // Find the next top-level entry that may match.
-                    let mut ti = tops.partition_point(|t| t.start < idx);
-                    while ti < tops.len() {
-                        let t = &tops[ti];
-                        let skip = t.only_text == Some(!text)
-                            || (t.tests & mode.bit()) != mode.bit()
-                            || quick_reject(t, b.f);
-                        if !skip {
-                            break;
-                        }
-                        ti += 1;
+                // Find the next top-level entry that may match.
+                while g < groups.end {
+                    let t = &tops[g];
+                    let skip = t.only_text == Some(!text)
+                        || (t.tests & mode.bit()) != mode.bit()
+                        || quick_reject(t, b.f);
+                    if !skip {
+                        break;
                     }
-                    match tops.get(ti) {
-                        Some(t) => idx = t.start,
-                        None => break,
-                    }
+                    g += 1;
+                }
+                if g == groups.end {
+                    break;
                 }
             }
-            let m = &set[idx];
+            let group = g;
+            g += 1;
+            let m = set.top(group);
             if Self::skips(m, mode, text) {
-                skip_to_next(&mut idx);
-                cont_level = 0;
-                idx += 1;
                 continue;
             }
-            let Some(nb) = self.set_offset(m, b, base, cont_level) else {
-                skip_to_next(&mut idx);
-                cont_level = 0;
-                idx += 1;
+            let Some(nb) = self.set_offset(m, b, base, 0) else {
                 continue;
             };
             if let Some(x) = nb {
                 bb = x;
             }
-            let flush = match self.mget(
-                m,
-                bb,
-                b,
-                base,
-                cont_level,
-                mode,
-                text,
-                flip,
-                returnval,
-                found_match,
-            )? {
+            let flush = match self.mget(m, bb, b, base, 0, mode, text, flip, returnval, found_match)? {
                 false => m.reln != b'!',
                 true => {
                     if m.typ == Type::Indirect {
@@ -512,9 +501,6 @@ impl<'d> Matcher<'d> {
                 }
             };
             if flush {
-                skip_to_next(&mut idx);
-                cont_level = 0;
-                idx += 1;
                 continue;
             }
             self.annotate(m);
@@ -527,20 +513,13 @@ impl<'d> Matcher<'d> {
                 self.mprint(m, bb);
             }
             match self.moffset(m, bb) {
-                Some(o) => self.level(cont_level).off = o,
-                None => {
-                    skip_to_next(&mut idx);
-                    cont_level = 0;
-                    idx += 1;
-                    continue;
-                }
+                Some(o) => self.level(0).off = o,
+                None => continue,
             }
-            cont_level += 1;
+            let mut cont_level = 1usize;
             self.enter_level(cont_level);
 
-            while idx + 1 < n && set[idx + 1].cont_level != 0 {
-                idx += 1;
-                let m = &set[idx];
+            for m in set.rest(group) {
                 let ml = m.cont_level as usize;
                 if cont_level < ml {
                     continue;
@@ -549,9 +528,6 @@ impl<'d> Matcher<'d> {
                     cont_level = ml;
                 }
                 let Some(nb) = self.set_offset(m, b, base, cont_level) else {
-                    skip_to_next(&mut idx);
-                    cont_level = 0;
-                    idx += 1;
                     continue 'top;
                 };
                 if let Some(x) = nb {
@@ -632,8 +608,6 @@ impl<'d> Matcher<'d> {
                 self.printed_something = false;
                 self.firstline = false;
             }
-            cont_level = 0;
-            idx += 1;
         }
         Ok(*returnval)
     }
@@ -1012,8 +986,10 @@ impl<'d> Matcher<'d> {
                 let saved = std::mem::take(&mut self.out);
                 let mut rv_inner = false;
                 let mut found_inner = false;
+                let db = self.db;
                 let rv = self.run(
-                    &self.db.main,
+                    &db.main,
+                    0..db.main.len(),
                     sub,
                     0,
                     Mode::Binary,
@@ -1048,7 +1024,7 @@ impl<'d> Matcher<'d> {
                     name = &name[1..];
                     flip = !flip;
                 }
-                let &(start, end) = self.db.names.get(name).ok_or(Abort::MissingName)?;
+                let group = self.db.named_group(name).ok_or(Abort::MissingName)?;
                 let saved_li = self.li.clone();
                 let oneed = self.need_separator;
                 if m.has(flag::NOSPACE) {
@@ -1059,7 +1035,8 @@ impl<'d> Matcher<'d> {
                 let eoffset = self.eoffset;
                 let db = self.db;
                 let rv = self.run(
-                    &db.named[start..end],
+                    &db.named,
+                    group..group + 1,
                     b,
                     offset.wrapping_add(base),
                     mode,

@@ -2,7 +2,9 @@
 //! 5.44): a header slot, then the main set and the named set of
 //! fixed-size `struct magic` records, already flagged and sorted.
 
+use crate::database::Top;
 use crate::entry::{Endian, Entry, Factor, Type, Value, flag};
+use crate::set::Set;
 
 /// `MAGICNO`.
 const MAGICNO: u32 = 0xF11E_041C;
@@ -129,13 +131,19 @@ impl Reader<'_> {
     }
 }
 
-fn record(index: usize, rec: &[u8], big: bool) -> Result<Entry, MgcError> {
-    let r = Reader { rec, big };
-    let typ = type_of(r.u8(6)).ok_or(MgcError::BadType { index, typ: r.u8(6) })?;
-    let in_type = match r.u8(7) {
+/// The type and the indirect-offset type of a record.
+fn types(index: usize, rec: &[u8]) -> Result<(Type, Type), MgcError> {
+    let typ = type_of(rec[6]).ok_or(MgcError::BadType { index, typ: rec[6] })?;
+    let in_type = match rec[7] {
         0 => Type::Long(Endian::Native),
         n => type_of(n).ok_or(MgcError::BadType { index, typ: n })?,
     };
+    Ok((typ, in_type))
+}
+
+fn record(index: usize, rec: &[u8], big: bool) -> Result<Entry, MgcError> {
+    let r = Reader { rec, big };
+    let (typ, in_type) = types(index, rec)?;
     let mut m = Entry::new(u32::from(r.u16(0)));
     m.flag = r.u8(2);
     m.reln = r.u8(4);
@@ -247,54 +255,206 @@ fn header(head: &[u8], total: usize) -> Result<(bool, u64), MgcError> {
     Ok((big, n0))
 }
 
-/// The main set and the named set of a compiled database.
-pub(crate) type Flat = (Vec<Entry>, Vec<Entry>);
+/// Where the segments of a record (`struct magic`) start: the four header
+/// words, then the value, description, MIME type, Apple type and
+/// extensions. Most of their bytes are zero padding.
+const SEGMENTS: [usize; 9] = [0, 8, 16, 24, 32, 160, 224, 304, 312];
 
-/// Records of the main set and of the named set, in the stored order.
-struct Sets {
+/// The longest packed record: the segments and their length bytes.
+const PACKED_MAX: usize = RECORD + SEGMENTS.len();
+
+/// The records of one set of a compiled database, kept in memory without
+/// their padding: each segment as a length byte and the bytes [`record`]
+/// reads of it (the header words and numeric values up to their last
+/// non-zero byte, string values to their length, the text fields to their
+/// NUL), about 38 of the 376 bytes of a record. They are decoded into
+/// entries by [`Packed::decode`] when the matcher first needs them.
+#[derive(Default)]
+pub(crate) struct Packed {
+    bytes: Vec<u8>,
     big: bool,
-    n0: u64,
-    main: Vec<Entry>,
-    named: Vec<Entry>,
 }
 
-impl Sets {
-    fn push(&mut self, index: usize, rec: &[u8]) -> Result<(), MgcError> {
-        let set = if (index as u64) <= self.n0 {
-            &mut self.main
-        } else {
-            &mut self.named
+fn word(rec: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&rec[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// The bytes of `w` (in memory order) up to its last non-zero one.
+fn used(w: u64) -> usize {
+    8 - (w.leading_zeros() / 8) as usize
+}
+
+/// The length of a C string field (what `Reader::cstr` reads), a word at
+/// a time (fields are whole words).
+fn c_len(field: &[u8]) -> usize {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    for at in (0..field.len()).step_by(8) {
+        let w = word(field, at);
+        // The lowest bit set marks the first zero byte.
+        let zero = w.wrapping_sub(LOW) & !w & HIGH;
+        if zero != 0 {
+            return at + (zero.trailing_zeros() / 8) as usize;
+        }
+    }
+    field.len()
+}
+
+impl Packed {
+    /// Bytes held.
+    pub(crate) fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Appends the record `rec` of type `typ`. This runs for each of the
+    /// ~22,000 records at start-up, so it copies whole words and decides
+    /// lengths without loops where it can.
+    fn push(&mut self, rec: &[u8], typ: Type) {
+        let out = &mut self.bytes;
+        out.reserve(PACKED_MAX + 8);
+        // A segment: its length, then its first `n` bytes (copied by
+        // words, the excess cut).
+        let mut segment = |at: usize, n: usize| {
+            out.push(n as u8);
+            let end = out.len() + n;
+            for i in (0..n).step_by(8) {
+                out.extend_from_slice(&word(rec, at + i).to_le_bytes());
+            }
+            out.truncate(end);
         };
-        let m = record(index, rec, self.big)?;
-        if m.cont_level != 0 && set.is_empty() {
+        // The header words; in the third, in_offset but not lineno (the
+        // matcher never reads it).
+        for (at, keep) in [(0, !0), (8, !0), (16, 0xffff_ffff), (24, !0)] {
+            segment(at, used(word(rec, at) & keep));
+        }
+        // The value: a string's bytes, or a number, float or GUID.
+        let n = if c_is_string(typ) || typ == Type::Der {
+            usize::from(rec[5]).min(128)
+        } else {
+            match word(rec, 40) {
+                0 => used(word(rec, 32)),
+                w => 8 + used(w),
+            }
+        };
+        segment(32, n);
+        // Description, MIME type, Apple type, extensions.
+        for (at, len) in [(160, 64), (224, 80), (304, 8), (312, 64)] {
+            segment(at, c_len(&rec[at..at + len]));
+        }
+    }
+
+    /// The offset of the record after the one at `at`.
+    pub(crate) fn skip(&self, mut at: usize) -> usize {
+        for _ in SEGMENTS {
+            at += 1 + usize::from(self.bytes[at]);
+        }
+        at
+    }
+
+    /// Decodes the record at `at`; returns it and the offset of the next.
+    pub(crate) fn decode(&self, mut at: usize) -> (Entry, usize) {
+        let mut rec = [0u8; RECORD];
+        for a in SEGMENTS {
+            let n = usize::from(self.bytes[at]);
+            rec[a..a + n].copy_from_slice(&self.bytes[at + 1..at + 1 + n]);
+            at += 1 + n;
+        }
+        let e = record(0, &rec, self.big).expect("packed records had their types checked when loaded");
+        (e, at)
+    }
+}
+
+/// A set being read: the packed records and where its groups start.
+#[derive(Default)]
+struct SetBuilder {
+    starts: Vec<usize>,
+    packed: Packed,
+}
+
+/// The sets of a compiled database and the index of its main set.
+pub(crate) struct Loaded {
+    pub(crate) main: Set,
+    pub(crate) named: Set,
+    pub(crate) tops: Vec<Top>,
+}
+
+/// Reads the records of a compiled database one at a time.
+struct Loader {
+    big: bool,
+    n0: u64,
+    main: SetBuilder,
+    named: SetBuilder,
+    tops: Vec<Top>,
+}
+
+impl Loader {
+    fn new(big: bool, n0: u64, records: usize) -> Loader {
+        let mut l = Loader {
+            big,
+            n0,
+            main: SetBuilder::default(),
+            named: SetBuilder::default(),
+            tops: Vec::new(),
+        };
+        l.main.packed.big = big;
+        l.named.packed.big = big;
+        // Room for typical records; only the part written is touched.
+        let main = usize::try_from(n0).unwrap_or(0).min(records);
+        l.main.packed.bytes.reserve(main * 64);
+        l.named.packed.bytes.reserve(records.saturating_sub(main) * 64);
+        l
+    }
+
+    fn push(&mut self, index: usize, rec: &[u8]) -> Result<(), MgcError> {
+        let (typ, _) = types(index, rec)?;
+        let main = (index as u64) <= self.n0;
+        let set = if main { &mut self.main } else { &mut self.named };
+        let cont_level = if self.big {
+            u16::from_be_bytes([rec[0], rec[1]])
+        } else {
+            u16::from_le_bytes([rec[0], rec[1]])
+        };
+        if cont_level == 0 {
+            set.starts.push(set.packed.len());
+            if main {
+                // The index of the main set needs every top-level entry.
+                self.tops.push(Top::of(&record(index, rec, self.big)?));
+            }
+        } else if set.starts.is_empty() {
             return Err(MgcError::Orphan { index });
         }
-        set.push(m);
+        set.packed.push(rec, typ);
         Ok(())
+    }
+
+    fn finish(self) -> Loaded {
+        Loaded {
+            main: Set::from_packed(self.main.starts, self.main.packed),
+            named: Set::from_packed(self.named.starts, self.named.packed),
+            tops: self.tops,
+        }
     }
 }
 
 /// Reads a compiled database held in memory.
-pub(crate) fn read(data: &[u8]) -> Result<Flat, MgcError> {
+pub(crate) fn read(data: &[u8]) -> Result<Loaded, MgcError> {
     let (big, n0) = header(data.get(..RECORD).unwrap_or(data), data.len())?;
-    let mut sets = Sets {
-        big,
-        n0,
-        main: Vec::new(),
-        named: Vec::new(),
-    };
+    let mut l = Loader::new(big, n0, data.len() / RECORD);
     for (index, rec) in data.chunks_exact(RECORD).enumerate().skip(1) {
-        sets.push(index, rec)?;
+        l.push(index, rec)?;
     }
-    Ok((sets.main, sets.named))
+    Ok(l.finish())
 }
 
-/// Reads a compiled database of `total` bytes from a stream, one record at
-/// a time (the 8 MB file is never held in memory at once).
+/// Reads a compiled database of `total` bytes from a stream, a few
+/// hundred records at a time into one small buffer (the 8 MB file is never
+/// held in memory: fresh pages cost more than the records they hold).
 pub(crate) fn read_stream(
     r: &mut impl std::io::Read,
     total: usize,
-) -> Result<Result<Flat, MgcError>, std::io::Error> {
+) -> Result<Result<Loaded, MgcError>, std::io::Error> {
     let mut rec = [0u8; RECORD];
     let got = read_full(r, &mut rec)?;
     let (big, n0) = match header(&rec[..got], total) {
@@ -302,15 +462,8 @@ pub(crate) fn read_stream(
         Err(e) => return Ok(Err(e)),
     };
     let records = total / RECORD;
-    let n0 = usize::try_from(n0).unwrap_or(0);
-    let mut sets = Sets {
-        big,
-        n0: n0 as u64,
-        main: Vec::with_capacity(n0.min(records)),
-        named: Vec::with_capacity(records.saturating_sub(n0 + 1)),
-    };
-    // Read many records at once straight from the file (no second copy).
-    const CHUNK: usize = 256;
+    let mut l = Loader::new(big, n0, records);
+    const CHUNK: usize = 64;
     let mut chunk = vec![0u8; CHUNK * RECORD];
     let mut index = 1;
     while index < records {
@@ -318,13 +471,13 @@ pub(crate) fn read_stream(
         let bytes = &mut chunk[..n * RECORD];
         r.read_exact(bytes)?;
         for rec in bytes.chunks_exact(RECORD) {
-            if let Err(e) = sets.push(index, rec) {
+            if let Err(e) = l.push(index, rec) {
                 return Ok(Err(e));
             }
             index += 1;
         }
     }
-    Ok(Ok((sets.main, sets.named)))
+    Ok(Ok(l.finish()))
 }
 
 fn read_full(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
