@@ -261,7 +261,7 @@ pub(crate) struct Entry {
     /// `!:mime`, `!:ext` and `!:apple` (rare: boxed to keep entries small).
     pub(crate) notes: Option<Box<Notes>>,
     pub(crate) factor: Option<Factor>,
-    /// For `regex` entries: the literal prefilter and the compiled
+    /// For `regex` entries: the strings it needs and the compiled
     /// expression, built on first use (boxed: most entries have none).
     pub(crate) rx: OnceLock<Box<RegexCache>>,
 }
@@ -269,8 +269,8 @@ pub(crate) struct Entry {
 /// What a `regex` entry builds on first use.
 #[derive(Debug)]
 pub(crate) struct RegexCache {
-    /// A literal every match contains (`None`: unknown or case-insensitive).
-    pub(crate) literal: Option<Box<[u8]>>,
+    /// Sets of strings every match contains one of each (`posix::needs`).
+    pub(crate) needs: Box<[Box<[memchr::memmem::Finder<'static>]>]>,
     /// The compiled expression (`None` inside: not a valid POSIX ERE).
     pub(crate) regex: OnceLock<Option<regex::bytes::Regex>>,
 }

@@ -190,6 +190,26 @@ fn quick_reject(t: &Top, buf: &[u8]) -> bool {
     }
 }
 
+/// The strings a `regex` test checks before running its expression (see
+/// `posix::needs`): at most four sets, those with the longest strings
+/// first; under `/c` only those without letters.
+fn regex_needs(pattern: &[u8], icase: bool) -> Box<[Box<[memchr::memmem::Finder<'static>]>]> {
+    let mut needs = posix::needs(pattern);
+    if icase {
+        needs.retain(|set| set.iter().all(|s| !s.iter().any(u8::is_ascii_alphabetic)));
+    }
+    needs.sort_by_key(|set| std::cmp::Reverse(set.iter().map(Vec::len).min().unwrap_or(0)));
+    needs.truncate(4);
+    needs
+        .iter()
+        .map(|set| {
+            set.iter()
+                .map(|s| memchr::memmem::Finder::new(s).into_owned())
+                .collect()
+        })
+        .collect()
+}
+
 fn oob(n: usize, o: u32, i: usize) -> bool {
     (n as u64) < u64::from(o) || i as u64 > n as u64 - u64::from(o)
 }
@@ -1286,22 +1306,18 @@ impl<'d> Matcher<'d> {
                 // regexec sees a C string: the last byte is cut and a NUL ends it.
                 let hay = cstr(&region[..region.len().saturating_sub(1)]);
                 let icase = m.str_flags & sflag::IGNORE_CASE != 0;
-                // Most expressions need a literal the buffer does not have:
+                // Most expressions need strings the buffer does not have:
                 // then there is nothing to compile or run.
                 let cache = m.rx.get_or_init(|| {
                     Box::new(RegexCache {
-                        literal: if icase {
-                            None
-                        } else {
-                            posix::required_literal(m.bytes()).map(Vec::into_boxed_slice)
-                        },
+                        needs: regex_needs(m.bytes(), icase),
                         regex: std::sync::OnceLock::new(),
                     })
                 });
                 let absent = cache
-                    .literal
-                    .as_deref()
-                    .is_some_and(|l| memchr::memmem::find(hay, l).is_none());
+                    .needs
+                    .iter()
+                    .any(|set| set.iter().all(|f| f.find(hay).is_none()));
                 let found = if absent {
                     None
                 } else {
