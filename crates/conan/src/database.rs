@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use crate::encoding::looks_utf8;
-use crate::entry::{Entry, Type, flag, sflag};
+use crate::entry::{Entry, Head, Type, flag, sflag};
 use crate::mgc::{self, MgcError};
 use crate::parse::{Group, ParseError, parse_file};
 use crate::set::Set;
@@ -79,11 +79,14 @@ pub(crate) struct Top {
     /// Type and signedness, for the numeric shortcut.
     pub(crate) typ: Type,
     pub(crate) unsigned: bool,
+    /// The entry cannot match a shorter buffer: its value would lie past
+    /// the end (where `mget` fails and `match` moves on).
+    pub(crate) min_len: u64,
 }
 
 impl Top {
     /// The index record of a top-level entry.
-    pub(crate) fn of(e: &Entry) -> Top {
+    pub(crate) fn of(e: &Head<'_>) -> Top {
         let flt = e.str_flags & (sflag::BINTEST | sflag::TEXTTEST);
         let only_text = if e.typ == Type::Name || !e.typ.is_string() {
             None
@@ -99,7 +102,8 @@ impl Top {
             only_text,
             quick: e.quick(),
             typ: e.typ,
-            unsigned: e.has(flag::UNSIGNED),
+            unsigned: e.flag & flag::UNSIGNED != 0,
+            min_len: e.min_len(),
         }
     }
 }
@@ -213,7 +217,7 @@ impl Database {
         let names = self.names.get_or_init(|| {
             let mut names = HashMap::new();
             for g in 0..self.named.len() {
-                names.entry(self.named.top(g).bytes().to_vec()).or_insert(g);
+                names.entry(self.named.top_value(g)).or_insert(g);
             }
             names
         });
@@ -247,7 +251,7 @@ impl Database {
 
     /// Indexes sorted groups.
     fn assemble(main_groups: Vec<Group>, named_groups: Vec<Group>) -> Database {
-        let tops = main_groups.iter().map(|g| Top::of(&g[0])).collect();
+        let tops = main_groups.iter().map(|g| Top::of(&g[0].head())).collect();
         Database {
             main: Set::from_groups(main_groups),
             named: Set::from_groups(named_groups),

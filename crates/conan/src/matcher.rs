@@ -10,7 +10,8 @@
 
 use crate::database::{Database, Top};
 use crate::entry::{
-    DateKind, Endian, Entry, MAX_STRING, Quick, RegexCache, Type, Value, flag, op, sflag, sign_extend,
+    DateKind, Endian, Entry, MAX_STRING, NeedSets, Quick, RegexCache, Type, Value, checked_size, flag, op,
+    sflag, sign_extend,
 };
 use crate::format::{self, Arg};
 use crate::set::Set;
@@ -169,6 +170,9 @@ pub(crate) fn softmagic(
 /// Whether the shortcut of a top-level entry proves it cannot match
 /// (exactly when `mget` + `magiccheck` would fail).
 fn quick_reject(t: &Top, buf: &[u8]) -> bool {
+    if (buf.len() as u64) < t.min_len {
+        return true;
+    }
     match t.quick {
         Quick::None => false,
         Quick::Str { off, first, len } => match buf.get(off) {
@@ -193,7 +197,7 @@ fn quick_reject(t: &Top, buf: &[u8]) -> bool {
 /// The strings a `regex` test checks before running its expression (see
 /// `posix::needs`): at most four sets, those with the longest strings
 /// first; under `/c` only those without letters.
-fn regex_needs(pattern: &[u8], icase: bool) -> Box<[Box<[memchr::memmem::Finder<'static>]>]> {
+fn regex_needs(pattern: &[u8], icase: bool) -> NeedSets {
     let mut needs = posix::needs(pattern);
     if icase {
         needs.retain(|set| set.iter().all(|s| !s.iter().any(u8::is_ascii_alphabetic)));
@@ -201,13 +205,17 @@ fn regex_needs(pattern: &[u8], icase: bool) -> Box<[Box<[memchr::memmem::Finder<
     needs.sort_by_key(|set| std::cmp::Reverse(set.iter().map(Vec::len).min().unwrap_or(0)));
     needs.truncate(4);
     needs
-        .iter()
-        .map(|set| {
-            set.iter()
-                .map(|s| memchr::memmem::Finder::new(s).into_owned())
-                .collect()
-        })
+        .into_iter()
+        .map(|set| set.into_iter().map(Vec::into_boxed_slice).collect())
         .collect()
+}
+
+/// Whether `hay` contains `needle`.
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    match needle {
+        [b] => memchr::memchr(*b, hay).is_some(),
+        _ => memchr::memmem::find(hay, needle).is_some(),
+    }
 }
 
 fn oob(n: usize, o: u32, i: usize) -> bool {
@@ -971,16 +979,7 @@ impl<'d> Matcher<'d> {
             self.offset = offset as i32;
         }
 
-        let need = match m.typ {
-            Type::Byte => Some(1),
-            Type::Short(_) => Some(2),
-            Type::Long(_) | Type::Date(..) | Type::Float(_) => Some(4),
-            Type::Double(_) => Some(8),
-            Type::Guid => Some(16),
-            Type::String | Type::PString | Type::Search | Type::Octal => Some(m.vallen),
-            _ => None,
-        };
-        if let Some(i) = need {
+        if let Some(i) = checked_size(m.typ, m.vallen) {
             if oob(nbytes, offset, i) {
                 return Ok(false);
             }
@@ -1317,7 +1316,7 @@ impl<'d> Matcher<'d> {
                 let absent = cache
                     .needs
                     .iter()
-                    .any(|set| set.iter().all(|f| f.find(hay).is_none()));
+                    .any(|set| !set.iter().any(|s| contains(hay, s)));
                 let found = if absent {
                     None
                 } else {

@@ -3,7 +3,7 @@
 //! fixed-size `struct magic` records, already flagged and sorted.
 
 use crate::database::Top;
-use crate::entry::{Endian, Entry, Factor, Type, Value, flag};
+use crate::entry::{Endian, Entry, Factor, Head, Type, ValueRef, flag, pstring_length_size};
 use crate::set::Set;
 
 /// `MAGICNO`.
@@ -142,16 +142,25 @@ fn types(index: usize, rec: &[u8]) -> Result<(Type, Type), MgcError> {
 }
 
 fn record(index: usize, rec: &[u8], big: bool) -> Result<Entry, MgcError> {
+    let h = head(index, rec, big)?;
     let r = Reader { rec, big };
-    let (typ, in_type) = types(index, rec)?;
-    let mut m = Entry::new(u32::from(r.u16(0)));
-    m.flag = r.u8(2);
-    m.reln = r.u8(4);
-    m.vallen = usize::from(r.u8(5));
-    m.typ = typ;
-    m.in_type = in_type;
+    let mut m = Entry::new(h.cont_level);
+    m.flag = h.flag;
+    m.offset = h.offset;
+    m.typ = h.typ;
+    m.mask_op = h.mask_op;
+    m.num_mask = h.num_mask;
+    m.str_flags = h.str_flags;
+    m.str_range = h.str_range;
+    m.reln = h.reln;
+    m.value = h.value.to_owned();
+    m.vallen = h.vallen;
+    m.in_type = match rec[7] {
+        0 => Type::Long(Endian::Native),
+        n => type_of(n).ok_or(MgcError::BadType { index, typ: n })?,
+    };
     m.in_op = r.u8(8);
-    m.mask_op = r.u8(9);
+    m.in_offset = r.u32(16) as i32;
     let factor = r.u8(3);
     m.factor = match r.u8(11) {
         b'+' => Some(Factor::Plus(factor)),
@@ -160,50 +169,66 @@ fn record(index: usize, rec: &[u8], big: bool) -> Result<Entry, MgcError> {
         b'/' if factor != 0 => Some(Factor::Div(factor)),
         _ => None,
     };
-    m.offset = r.u32(12) as i32;
-    m.in_offset = r.u32(16) as i32;
-    if c_is_string(typ) {
-        m.str_range = r.u32(24);
-        m.str_flags = r.u32(28);
-    } else {
-        m.num_mask = r.u64(24);
-    }
-    m.value = match typ {
-        Type::Float(_) => Value::Float(f32::from_bits(r.u32(32))),
-        Type::Double(_) => Value::Double(f64::from_bits(r.u64(32))),
-        Type::Guid => {
-            let mut g = [0u8; 16];
-            g.copy_from_slice(&rec[32..48]);
-            Value::Guid(g)
-        }
-        t if c_is_string(t) || t == Type::Der => {
-            let mut len = m.vallen.min(128);
-            if t == Type::PString {
-                len = len.saturating_sub(m.pstring_length_size());
-            }
-            Value::Bytes(rec[32..32 + len].to_vec())
-        }
-        _ => Value::Num(r.u64(32)),
-    };
-    if m.reln == b'x' && !c_is_string(typ) && typ != Type::Der {
-        m.value = Value::None;
-    }
     m.desc = r.cstr(160, 64);
     let (mime, apple, ext) = (r.cstr(224, 80), r.cstr(304, 8), r.cstr(312, 64));
     if !(mime.is_empty() && apple.is_empty() && ext.is_empty()) {
         let n = m.notes_mut();
         (n.mime, n.apple, n.ext) = (mime, apple, ext);
     }
-    // Keep only the flags the matcher reads.
-    m.flag &= flag::INDIR
-        | flag::OFFADD
-        | flag::INDIROFFADD
-        | flag::UNSIGNED
-        | flag::NOSPACE
-        | flag::BINTEST
-        | flag::TEXTTEST
-        | flag::OFFNEGATIVE;
     Ok(m)
+}
+
+/// The fields of a record the index reads, in place.
+fn head(index: usize, rec: &[u8], big: bool) -> Result<Head<'_>, MgcError> {
+    let r = Reader { rec, big };
+    let (typ, _) = types(index, rec)?;
+    let reln = r.u8(4);
+    let vallen = usize::from(r.u8(5));
+    let (str_range, str_flags, num_mask) = if c_is_string(typ) {
+        (r.u32(24), r.u32(28), 0)
+    } else {
+        (0, 0, r.u64(24))
+    };
+    let value = match typ {
+        t if c_is_string(t) || t == Type::Der => {
+            let mut len = vallen.min(128);
+            if t == Type::PString {
+                len = len.saturating_sub(pstring_length_size(str_flags));
+            }
+            ValueRef::Bytes(&rec[32..32 + len])
+        }
+        _ if reln == b'x' => ValueRef::None,
+        Type::Float(_) => ValueRef::Float(f32::from_bits(r.u32(32))),
+        Type::Double(_) => ValueRef::Double(f64::from_bits(r.u64(32))),
+        Type::Guid => {
+            let mut g = [0u8; 16];
+            g.copy_from_slice(&rec[32..48]);
+            ValueRef::Guid(g)
+        }
+        _ => ValueRef::Num(r.u64(32)),
+    };
+    Ok(Head {
+        cont_level: u32::from(r.u16(0)),
+        // Only the flags the matcher reads.
+        flag: r.u8(2)
+            & (flag::INDIR
+                | flag::OFFADD
+                | flag::INDIROFFADD
+                | flag::UNSIGNED
+                | flag::NOSPACE
+                | flag::BINTEST
+                | flag::TEXTTEST
+                | flag::OFFNEGATIVE),
+        offset: r.u32(12) as i32,
+        typ,
+        mask_op: r.u8(9),
+        num_mask,
+        str_flags,
+        str_range,
+        reln,
+        value,
+        vallen,
+    })
 }
 
 /// Checks the header slot against the total size; returns the byte order
@@ -255,20 +280,28 @@ fn header(head: &[u8], total: usize) -> Result<(bool, u64), MgcError> {
     Ok((big, n0))
 }
 
-/// Where the segments of a record (`struct magic`) start: the four header
-/// words, then the value, description, MIME type, Apple type and
-/// extensions. Most of their bytes are zero padding.
-const SEGMENTS: [usize; 9] = [0, 8, 16, 24, 32, 160, 224, 304, 312];
+/// The header of a record (`struct magic`): the fields up to the value.
+const HEADER: usize = 32;
 
-/// The longest packed record: the segments and their length bytes.
-const PACKED_MAX: usize = RECORD + SEGMENTS.len();
+/// `lineno` in the header: the matcher never reads it, so it is not kept.
+const LINENO: u32 = 0xf << 20;
+
+/// The fields after the header: value, description, MIME type, Apple
+/// type, extensions (where they start, their size).
+const FIELDS: [(usize, usize); 5] = [(32, 128), (160, 64), (224, 80), (304, 8), (312, 64)];
+
+/// The longest packed record.
+const PACKED_MAX: usize = 4 + HEADER + 1 + FIELDS.len() + RECORD - HEADER;
 
 /// The records of one set of a compiled database, kept in memory without
-/// their padding: each segment as a length byte and the bytes [`record`]
-/// reads of it (the header words and numeric values up to their last
-/// non-zero byte, string values to their length, the text fields to their
-/// NUL), about 38 of the 376 bytes of a record. They are decoded into
+/// their padding (about 30 of the 376 bytes of a record), decoded into
 /// entries by [`Packed::decode`] when the matcher first needs them.
+///
+/// A packed record is a bitmap (`u32`, little-endian) of the non-zero
+/// bytes of the header and those bytes; a bitmap (`u8`) of the non-empty
+/// fields after it; for each of those its length and the bytes [`record`]
+/// reads of it: a string value to its length, a numeric value to its last
+/// non-zero byte, the text fields to their NUL.
 #[derive(Default)]
 pub(crate) struct Packed {
     bytes: Vec<u8>,
@@ -302,67 +335,126 @@ fn c_len(field: &[u8]) -> usize {
     field.len()
 }
 
+/// Packs the record `rec` of type `typ` into `out`; returns the length.
+/// This runs for each of the ~22,000 records at start-up: no allocation,
+/// few branches.
+fn pack(rec: &[u8], typ: Type, out: &mut [u8; PACKED_MAX + 8]) -> usize {
+    let mut mask = 0u32;
+    for i in 0..HEADER / 8 {
+        mask |= u32::from(nonzero_bytes(word(rec, 8 * i))) << (8 * i);
+    }
+    mask &= !LINENO;
+    out[..4].copy_from_slice(&mask.to_le_bytes());
+    let mut k = 4;
+    let mut m = mask;
+    while m != 0 {
+        out[k] = rec[m.trailing_zeros() as usize];
+        k += 1;
+        m &= m - 1;
+    }
+    let value = if c_is_string(typ) || typ == Type::Der {
+        usize::from(rec[5]).min(128)
+    } else {
+        match word(rec, 40) {
+            0 => used(word(rec, 32)),
+            w => 8 + used(w),
+        }
+    };
+    let present = k;
+    k += 1;
+    let mut fields = 0u8;
+    let mut field = |f: usize, n: usize| {
+        if n > 0 {
+            let at = FIELDS[f].0;
+            fields |= 1 << f;
+            // Fields are at most 128 bytes. Copied by words (fields are
+            // whole words); the excess is overwritten or cut.
+            out[k] = n as u8;
+            for i in (0..n).step_by(8) {
+                out[k + 1 + i..k + 9 + i].copy_from_slice(&rec[at + i..at + i + 8]);
+            }
+            k += 1 + n;
+        }
+    };
+    field(0, value);
+    field(1, c_len(&rec[160..224]));
+    // MIME type, Apple type and extensions are rare.
+    if rec[224] | rec[304] | rec[312] != 0 {
+        field(2, c_len(&rec[224..304]));
+        field(3, c_len(&rec[304..312]));
+        field(4, c_len(&rec[312..376]));
+    }
+    out[present] = fields;
+    k
+}
+
+/// A bit per byte of `w` (in memory order): whether it is non-zero.
+fn nonzero_bytes(w: u64) -> u8 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte: set when the byte is non-zero.
+    let high = (((w & LOW7) + LOW7) | w) & HIGH;
+    // Gather the eight high bits into the top byte.
+    ((high >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8
+}
+
 impl Packed {
     /// Bytes held.
     pub(crate) fn len(&self) -> usize {
         self.bytes.len()
     }
 
-    /// Appends the record `rec` of type `typ`. This runs for each of the
-    /// ~22,000 records at start-up, so it copies whole words and decides
-    /// lengths without loops where it can.
-    fn push(&mut self, rec: &[u8], typ: Type) {
-        let out = &mut self.bytes;
-        out.reserve(PACKED_MAX + 8);
-        // A segment: its length, then its first `n` bytes (copied by
-        // words, the excess cut).
-        let mut segment = |at: usize, n: usize| {
-            out.push(n as u8);
-            let end = out.len() + n;
-            for i in (0..n).step_by(8) {
-                out.extend_from_slice(&word(rec, at + i).to_le_bytes());
-            }
-            out.truncate(end);
-        };
-        // The header words; in the third, in_offset but not lineno (the
-        // matcher never reads it).
-        for (at, keep) in [(0, !0), (8, !0), (16, 0xffff_ffff), (24, !0)] {
-            segment(at, used(word(rec, at) & keep));
-        }
-        // The value: a string's bytes, or a number, float or GUID.
-        let n = if c_is_string(typ) || typ == Type::Der {
-            usize::from(rec[5]).min(128)
-        } else {
-            match word(rec, 40) {
-                0 => used(word(rec, 32)),
-                w => 8 + used(w),
-            }
-        };
-        segment(32, n);
-        // Description, MIME type, Apple type, extensions.
-        for (at, len) in [(160, 64), (224, 80), (304, 8), (312, 64)] {
-            segment(at, c_len(&rec[at..at + len]));
-        }
-    }
-
     /// The offset of the record after the one at `at`.
-    pub(crate) fn skip(&self, mut at: usize) -> usize {
-        for _ in SEGMENTS {
-            at += 1 + usize::from(self.bytes[at]);
+    pub(crate) fn skip(&self, at: usize) -> usize {
+        let b = &self.bytes;
+        let mask = u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+        let mut at = at + 4 + mask.count_ones() as usize;
+        let fields = b[at];
+        at += 1;
+        for _ in 0..fields.count_ones() {
+            at += 1 + usize::from(b[at]);
         }
         at
     }
 
     /// Decodes the record at `at`; returns it and the offset of the next.
-    pub(crate) fn decode(&self, mut at: usize) -> (Entry, usize) {
-        let mut rec = [0u8; RECORD];
-        for a in SEGMENTS {
-            let n = usize::from(self.bytes[at]);
-            rec[a..a + n].copy_from_slice(&self.bytes[at + 1..at + 1 + n]);
-            at += 1 + n;
-        }
+    pub(crate) fn decode(&self, at: usize) -> (Entry, usize) {
+        let (rec, next) = self.unpack(at);
         let e = record(0, &rec, self.big).expect("packed records had their types checked when loaded");
-        (e, at)
+        (e, next)
+    }
+
+    /// The string value of the record at `at` (a `name`'s name), without
+    /// decoding the rest.
+    pub(crate) fn value(&self, at: usize) -> Vec<u8> {
+        let (rec, _) = self.unpack(at);
+        match head(0, &rec, self.big).map(|h| h.value) {
+            Ok(ValueRef::Bytes(b)) => b.to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The record at `at` and the offset of the next.
+    fn unpack(&self, at: usize) -> ([u8; RECORD], usize) {
+        let b = &self.bytes;
+        let mut rec = [0u8; RECORD];
+        let mut m = u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+        let mut at = at + 4;
+        while m != 0 {
+            rec[m.trailing_zeros() as usize] = b[at];
+            at += 1;
+            m &= m - 1;
+        }
+        let fields = b[at];
+        at += 1;
+        for (f, (start, _)) in FIELDS.into_iter().enumerate() {
+            if fields & (1 << f) != 0 {
+                let n = usize::from(b[at]);
+                rec[start..start + n].copy_from_slice(&b[at + 1..at + 1 + n]);
+                at += 1 + n;
+            }
+        }
+        (rec, at)
     }
 }
 
@@ -387,6 +479,7 @@ struct Loader {
     main: SetBuilder,
     named: SetBuilder,
     tops: Vec<Top>,
+    scratch: [u8; PACKED_MAX + 8],
 }
 
 impl Loader {
@@ -397,6 +490,7 @@ impl Loader {
             main: SetBuilder::default(),
             named: SetBuilder::default(),
             tops: Vec::new(),
+            scratch: [0; PACKED_MAX + 8],
         };
         l.main.packed.big = big;
         l.named.packed.big = big;
@@ -420,12 +514,13 @@ impl Loader {
             set.starts.push(set.packed.len());
             if main {
                 // The index of the main set needs every top-level entry.
-                self.tops.push(Top::of(&record(index, rec, self.big)?));
+                self.tops.push(Top::of(&head(index, rec, self.big)?));
             }
         } else if set.starts.is_empty() {
             return Err(MgcError::Orphan { index });
         }
-        set.packed.push(rec, typ);
+        let n = pack(rec, typ, &mut self.scratch);
+        set.packed.bytes.extend_from_slice(&self.scratch[..n]);
         Ok(())
     }
 

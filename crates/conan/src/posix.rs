@@ -11,7 +11,8 @@ use regex::bytes::{Regex, RegexBuilder};
 
 /// Compiles a magic `regex` value; `None` when it is not a valid POSIX ERE.
 pub(crate) fn compile(pattern: &[u8], ignore_case: bool) -> Option<Regex> {
-    let translated = translate(&tokens(until_nul(pattern))?);
+    let pattern = until_nul(pattern);
+    let translated = translate(pattern, &tokens(pattern)?)?;
     RegexBuilder::new(&translated)
         .unicode(false)
         .multi_line(true)
@@ -34,7 +35,10 @@ fn push_byte(out: &mut String, c: u8) {
     if c.is_ascii_alphanumeric() || c == b'_' {
         out.push(char::from(c));
     } else {
-        out.push_str(&format!("\\x{c:02x}"));
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        out.push_str("\\x");
+        out.push(char::from(HEX[usize::from(c >> 4)]));
+        out.push(char::from(HEX[usize::from(c & 15)]));
     }
 }
 
@@ -43,18 +47,19 @@ fn push_byte(out: &mut String, c: u8) {
 enum Token {
     /// A byte that matches itself.
     Byte(u8),
-    /// A set of bytes, in `regex` syntax: `.`, a bracket expression,
-    /// `\w`...
-    Class(String),
+    /// A set of bytes: `.`, a bracket expression, `\w`... (where it is in
+    /// the expression).
+    Class(std::ops::Range<usize>),
     /// A zero-width assertion, in `regex` syntax: `^`, `$`, `\b`, `\B`.
     Assert(&'static str),
     Open,
     Close,
     Alt,
-    /// A repetition of the previous atom, in `regex` syntax, and whether
-    /// it may repeat it zero times.
+    /// A repetition of the previous atom (where it is in the expression:
+    /// `*`, `+`, `?` or an interval, the same in `regex` syntax), and
+    /// whether it may repeat it zero times.
     Repeat {
-        text: String,
+        at: std::ops::Range<usize>,
         optional: bool,
     },
 }
@@ -63,11 +68,14 @@ enum Token {
 /// (back-references, a trailing backslash, an unclosed bracket).
 fn tokens(p: &[u8]) -> Option<Vec<Token>> {
     let mut out = Vec::with_capacity(p.len());
+    // Bracket expressions are translated to find where they end.
+    let mut scratch = String::new();
     let mut i = 0;
     // Whether the previous token can take a repetition operator.
     let mut atom = false;
     while i < p.len() {
         let c = p[i];
+        let start = i;
         let (token, is_atom) = match c {
             b'\\' => {
                 i += 1;
@@ -75,10 +83,7 @@ fn tokens(p: &[u8]) -> Option<Vec<Token>> {
                 i += 1;
                 match e {
                     b'<' | b'>' => (Token::Assert("\\b"), false),
-                    b'w' => (Token::Class("\\w".into()), true),
-                    b'W' => (Token::Class("\\W".into()), true),
-                    b's' => (Token::Class("\\s".into()), true),
-                    b'S' => (Token::Class("\\S".into()), true),
+                    b'w' | b'W' | b's' | b'S' => (Token::Class(start..i), true),
                     b'b' => (Token::Assert("\\b"), false),
                     b'B' => (Token::Assert("\\B"), false),
                     b'1'..=b'9' => return None, // back-references
@@ -86,9 +91,9 @@ fn tokens(p: &[u8]) -> Option<Vec<Token>> {
                 }
             }
             b'[' => {
-                let (class, used) = bracket(&p[i..])?;
-                i += used;
-                (Token::Class(class), true)
+                scratch.clear();
+                i += bracket(&p[i..], &mut scratch)?;
+                (Token::Class(start..i), true)
             }
             b'{' => {
                 // An interval only after an atom and when well formed.
@@ -105,11 +110,16 @@ fn tokens(p: &[u8]) -> Option<Vec<Token>> {
                     (true, Some(k)) => {
                         let body = &p[i + 1..i + k];
                         let min = body.split(|&x| x == b',').next().unwrap_or(body);
-                        let text = std::str::from_utf8(&p[i..=i + k]).ok()?.to_owned();
                         i += k + 1;
                         let optional = min.iter().all(|&d| d == b'0');
                         // a repetition cannot itself be repeated in `regex`
-                        (Token::Repeat { text, optional }, false)
+                        (
+                            Token::Repeat {
+                                at: start..i,
+                                optional,
+                            },
+                            false,
+                        )
                     }
                     _ => {
                         i += 1;
@@ -123,10 +133,9 @@ fn tokens(p: &[u8]) -> Option<Vec<Token>> {
                 while matches!(p.get(i), Some(b'*' | b'+' | b'?')) {
                     i += 1;
                 }
-                let text = char::from(c).to_string();
                 (
                     Token::Repeat {
-                        text,
+                        at: start..start + 1,
                         optional: c != b'+',
                     },
                     false,
@@ -140,7 +149,7 @@ fn tokens(p: &[u8]) -> Option<Vec<Token>> {
                     b'|' => (Token::Alt, false),
                     b'^' => (Token::Assert("^"), false),
                     b'$' => (Token::Assert("$"), false),
-                    b'.' => (Token::Class(".".into()), true),
+                    b'.' => (Token::Class(start..i), true),
                     _ => (Token::Byte(c), true),
                 }
             }
@@ -151,20 +160,26 @@ fn tokens(p: &[u8]) -> Option<Vec<Token>> {
     Some(out)
 }
 
-/// Writes tokens in `regex` syntax.
-fn translate(tokens: &[Token]) -> String {
-    let mut out = String::with_capacity(tokens.len() * 2);
+/// Writes the tokens of `p` in `regex` syntax.
+fn translate(p: &[u8], tokens: &[Token]) -> Option<String> {
+    let mut out = String::with_capacity(p.len() * 2);
     for t in tokens {
         match t {
             Token::Byte(c) => push_byte(&mut out, *c),
-            Token::Class(s) | Token::Repeat { text: s, .. } => out.push_str(s),
+            Token::Class(at) if p[at.start] == b'[' => {
+                bracket(&p[at.start..], &mut out)?;
+            }
+            // `.`, `\w`, `\W`, `\s`, `\S`; repetitions.
+            Token::Class(at) | Token::Repeat { at, .. } => {
+                out.push_str(std::str::from_utf8(&p[at.clone()]).ok()?);
+            }
             Token::Assert(s) => out.push_str(s),
             Token::Open => out.push('('),
             Token::Close => out.push(')'),
             Token::Alt => out.push('|'),
         }
     }
-    out
+    Some(out)
 }
 
 /// Most sets of strings the analysis keeps (a cross product grows fast).
@@ -249,6 +264,23 @@ fn branch(tokens: &[Token], pos: &mut usize) -> Facts {
     let mut run: Vec<Vec<u8>> = vec![Vec::new()];
     let mut exact = true;
     while let Some(t) = tokens.get(*pos) {
+        // The common case first: a byte that is not repeated extends the
+        // strings; an assertion matches no text.
+        let repeated = matches!(tokens.get(*pos + 1), Some(Token::Repeat { .. }));
+        match t {
+            Token::Byte(c) if !repeated => {
+                *pos += 1;
+                for s in &mut run {
+                    s.push(*c);
+                }
+                continue;
+            }
+            Token::Assert(_) if !repeated => {
+                *pos += 1;
+                continue;
+            }
+            _ => {}
+        }
         let mut atom = match t {
             Token::Alt | Token::Close => break,
             Token::Byte(c) => {
@@ -336,10 +368,10 @@ fn branch(tokens: &[Token], pos: &mut usize) -> Facts {
     Facts { exact: None, needs }
 }
 
-/// Translates a bracket expression starting at `p[0] == '['`; returns the
-/// class and the number of bytes used.
-fn bracket(p: &[u8]) -> Option<(String, usize)> {
-    let mut out = String::from("[");
+/// Translates a bracket expression starting at `p[0] == '['` onto `out`;
+/// returns the number of bytes used.
+fn bracket(p: &[u8], out: &mut String) -> Option<usize> {
+    out.push('[');
     let mut i = 1;
     if p.get(i) == Some(&b'^') {
         out.push('^');
@@ -350,7 +382,7 @@ fn bracket(p: &[u8]) -> Option<(String, usize)> {
         let &c = p.get(i)?;
         if c == b']' && !first {
             out.push(']');
-            return Some((out, i + 1));
+            return Some(i + 1);
         }
         first = false;
         if c == b'[' {
@@ -364,7 +396,7 @@ fn bracket(p: &[u8]) -> Option<(String, usize)> {
                     out.push_str(":]");
                 } else {
                     for &b in name {
-                        push_byte(&mut out, b);
+                        push_byte(out, b);
                     }
                 }
                 i += 2 + end + 2;
@@ -381,7 +413,7 @@ fn bracket(p: &[u8]) -> Option<(String, usize)> {
             i += 1;
             continue;
         }
-        push_byte(&mut out, c);
+        push_byte(out, c);
         i += 1;
     }
 }

@@ -102,6 +102,16 @@ impl Set {
         &self.decoded(g).top
     }
 
+    /// The string value of the top-level entry of group `g` (a `name`'s
+    /// name), without decoding the group.
+    pub(crate) fn top_value(&self, g: usize) -> Vec<u8> {
+        let group = &self.groups[g];
+        match group.entries.get() {
+            Some(d) => d.top.bytes().to_vec(),
+            None => self.packed.value(group.at),
+        }
+    }
+
     /// The continuations of group `g`, in order.
     pub(crate) fn rest(&self, g: usize) -> &[Entry] {
         self.decoded(g).rest.get_or_init(|| {
