@@ -50,14 +50,20 @@ pub enum LoadError {
 ///
 /// A database read from a compiled `magic.mgc` keeps its records packed
 /// and decodes each group of entries when the matcher first reaches it
-/// (see `set.rs`): loading reads the file once and indexes the top-level
-/// entries, nothing more.
+/// (see `set.rs`): loading reads the main set once and indexes its
+/// top-level entries, nothing more. Read from a file, its named set (the
+/// `name` entries, a quarter of file's database) is read when a test
+/// first uses a name.
 #[derive(Debug)]
 pub struct Database {
     /// The main set, in match order (top-level entries strongest first).
     pub(crate) main: Set,
-    /// Named entries (`name`) and their continuations.
-    pub(crate) named: Set,
+    /// Named entries (`name`) and their continuations: see
+    /// [`Database::named`].
+    named: OnceLock<Set>,
+    /// Where the named set still is (a compiled database read from a
+    /// file, until a test uses a name).
+    deferred: Option<mgc::Deferred>,
     /// Name -> group of `named`, built on the first `use`.
     names: OnceLock<HashMap<Vec<u8>, usize>>,
     /// A dense index of the groups of `main`, scanned before the entries
@@ -146,6 +152,13 @@ impl Database {
 
     /// Loads a compiled database, a magic file, or every regular file of a
     /// directory in name order (like `file -m Magdir`).
+    ///
+    /// A compiled database keeps its file open: its named set is read and
+    /// checked when a test first uses a name (as libmagic, which maps the
+    /// file, only reads the pages it touches). If that part cannot be read
+    /// then, or holds invalid records, the names are missing: a `use`
+    /// stops its test and the description is what matched before.
+    /// [`Database::from_compiled`] checks everything up front.
     pub fn load(path: &Path) -> Result<Database, LoadError> {
         let io = |source| LoadError::Io {
             path: path.to_owned(),
@@ -179,14 +192,12 @@ impl Database {
                 use std::io::Seek;
                 f.seek(std::io::SeekFrom::Start(0)).map_err(io)?;
                 let total = usize::try_from(meta.len()).unwrap_or(usize::MAX);
-                let mut r = f;
-                let loaded =
-                    mgc::read_stream(&mut r, total)
-                        .map_err(io)?
-                        .map_err(|source| LoadError::Compiled {
-                            path: path.to_owned(),
-                            source,
-                        })?;
+                let loaded = mgc::read_file(f, total)
+                    .map_err(io)?
+                    .map_err(|source| LoadError::Compiled {
+                        path: path.to_owned(),
+                        source,
+                    })?;
                 return Ok(Database::from_loaded(loaded));
             }
             files.push(path.to_owned());
@@ -212,12 +223,25 @@ impl Database {
         self.main.len() == 0
     }
 
-    /// The group of `named` that `name` declares (the first one).
+    /// The named set. That of a compiled database read from a file is
+    /// read here, the first time; if the file cannot be read or holds
+    /// invalid records there, the set is empty (each `use` then stops the
+    /// test as a missing name does).
+    pub(crate) fn named(&self) -> &Set {
+        self.named
+            .get_or_init(|| match self.deferred.as_ref().map(mgc::Deferred::read) {
+                Some(Ok(Ok(set))) => set,
+                _ => Set::default(),
+            })
+    }
+
+    /// The group of the named set that `name` declares (the first one).
     pub(crate) fn named_group(&self, name: &[u8]) -> Option<usize> {
         let names = self.names.get_or_init(|| {
+            let named = self.named();
             let mut names = HashMap::new();
-            for g in 0..self.named.len() {
-                names.entry(self.named.top_value(g)).or_insert(g);
+            for g in 0..named.len() {
+                names.entry(named.top_value(g)).or_insert(g);
             }
             names
         });
@@ -254,16 +278,22 @@ impl Database {
         let tops = main_groups.iter().map(|g| Top::of(&g[0].head())).collect();
         Database {
             main: Set::from_groups(main_groups),
-            named: Set::from_groups(named_groups),
+            named: OnceLock::from(Set::from_groups(named_groups)),
+            deferred: None,
             names: OnceLock::new(),
             tops,
         }
     }
 
     fn from_loaded(loaded: mgc::Loaded) -> Database {
+        let (named, deferred) = match loaded.named {
+            mgc::Named::Ready(set) => (OnceLock::from(set), None),
+            mgc::Named::Deferred(d) => (OnceLock::new(), Some(d)),
+        };
         Database {
             main: loaded.main,
-            named: loaded.named,
+            named,
+            deferred,
             names: OnceLock::new(),
             tops: loaded.tops,
         }

@@ -1054,7 +1054,7 @@ impl<'d> Matcher<'d> {
                 let eoffset = self.eoffset;
                 let db = self.db;
                 let rv = self.run(
-                    &db.named,
+                    db.named(),
                     group..group + 1,
                     b,
                     offset.wrapping_add(base),

@@ -468,8 +468,53 @@ struct SetBuilder {
 /// The sets of a compiled database and the index of its main set.
 pub(crate) struct Loaded {
     pub(crate) main: Set,
-    pub(crate) named: Set,
+    pub(crate) named: Named,
     pub(crate) tops: Vec<Top>,
+}
+
+/// The named set of a compiled database: read, or still in its file.
+pub(crate) enum Named {
+    Ready(Set),
+    Deferred(Deferred),
+}
+
+/// The named set of a compiled database left in its file, to be read the
+/// first time a test uses a name (as the pages of a mapped `magic.mgc` are
+/// only read by libmagic when touched). Most files, text among them, are
+/// identified without it: loading reads three quarters of the file.
+pub(crate) struct Deferred {
+    file: std::sync::Mutex<std::fs::File>,
+    big: bool,
+    n0: u64,
+    /// The index of its first record, and the number of records.
+    first: usize,
+    records: usize,
+}
+
+impl std::fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deferred")
+            .field("first", &self.first)
+            .field("records", &self.records)
+            .finish()
+    }
+}
+
+impl Deferred {
+    /// Reads and packs the named set (checked as at load).
+    pub(crate) fn read(&self) -> Result<Result<Set, MgcError>, std::io::Error> {
+        use std::io::Seek;
+        let mut file = self
+            .file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        file.seek(std::io::SeekFrom::Start((self.first * RECORD) as u64))?;
+        let mut l = Loader::new(self.big, self.n0, self.first, self.records);
+        Ok(match l.read(&mut *file, self.first, self.records)? {
+            Ok(()) => Ok(l.finish().1),
+            Err(e) => Err(e),
+        })
+    }
 }
 
 /// Reads the records of a compiled database one at a time.
@@ -483,7 +528,9 @@ struct Loader {
 }
 
 impl Loader {
-    fn new(big: bool, n0: u64, records: usize) -> Loader {
+    /// A loader of the records `from..to` of a database of byte order
+    /// `big` whose main set ends at `n0`.
+    fn new(big: bool, n0: u64, from: usize, to: usize) -> Loader {
         let mut l = Loader {
             big,
             n0,
@@ -495,10 +542,38 @@ impl Loader {
         l.main.packed.big = big;
         l.named.packed.big = big;
         // Room for typical records; only the part written is touched.
-        let main = usize::try_from(n0).unwrap_or(0).min(records);
-        l.main.packed.bytes.reserve(main * 64);
-        l.named.packed.bytes.reserve(records.saturating_sub(main) * 64);
+        let split = usize::try_from(n0)
+            .map_or(to, |n| n.saturating_add(1))
+            .clamp(from, to);
+        l.main.packed.bytes.reserve((split - from) * 64);
+        l.named.packed.bytes.reserve((to - split) * 64);
         l
+    }
+
+    /// Reads the records `from..to` from `r`, a few dozen at a time into
+    /// one small buffer (the 8 MB file is never held in memory: fresh
+    /// pages cost more than the records they hold).
+    fn read(
+        &mut self,
+        r: &mut impl std::io::Read,
+        from: usize,
+        to: usize,
+    ) -> std::io::Result<Result<(), MgcError>> {
+        const CHUNK: usize = 64;
+        let mut chunk = vec![0u8; CHUNK * RECORD];
+        let mut index = from;
+        while index < to {
+            let n = (to - index).min(CHUNK);
+            let bytes = &mut chunk[..n * RECORD];
+            r.read_exact(bytes)?;
+            for rec in bytes.chunks_exact(RECORD) {
+                if let Err(e) = self.push(index, rec) {
+                    return Ok(Err(e));
+                }
+                index += 1;
+            }
+        }
+        Ok(Ok(()))
     }
 
     fn push(&mut self, index: usize, rec: &[u8]) -> Result<(), MgcError> {
@@ -524,55 +599,61 @@ impl Loader {
         Ok(())
     }
 
-    fn finish(self) -> Loaded {
-        Loaded {
-            main: Set::from_packed(self.main.starts, self.main.packed),
-            named: Set::from_packed(self.named.starts, self.named.packed),
-            tops: self.tops,
-        }
+    /// The main set, the named set and the index of the main set.
+    fn finish(self) -> (Set, Set, Vec<Top>) {
+        (
+            Set::from_packed(self.main.starts, self.main.packed),
+            Set::from_packed(self.named.starts, self.named.packed),
+            self.tops,
+        )
     }
 }
 
 /// Reads a compiled database held in memory.
 pub(crate) fn read(data: &[u8]) -> Result<Loaded, MgcError> {
     let (big, n0) = header(data.get(..RECORD).unwrap_or(data), data.len())?;
-    let mut l = Loader::new(big, n0, data.len() / RECORD);
+    let mut l = Loader::new(big, n0, 1, data.len() / RECORD);
     for (index, rec) in data.chunks_exact(RECORD).enumerate().skip(1) {
         l.push(index, rec)?;
     }
-    Ok(l.finish())
+    let (main, named, tops) = l.finish();
+    Ok(Loaded {
+        main,
+        named: Named::Ready(named),
+        tops,
+    })
 }
 
-/// Reads a compiled database of `total` bytes from a stream, a few
-/// hundred records at a time into one small buffer (the 8 MB file is never
-/// held in memory: fresh pages cost more than the records they hold).
-pub(crate) fn read_stream(
-    r: &mut impl std::io::Read,
+/// Reads a compiled database of `total` bytes from `file`: its header and
+/// main set now, its named set when first used ([`Deferred`]).
+pub(crate) fn read_file(
+    mut file: std::fs::File,
     total: usize,
 ) -> Result<Result<Loaded, MgcError>, std::io::Error> {
     let mut rec = [0u8; RECORD];
-    let got = read_full(r, &mut rec)?;
+    let got = read_full(&mut file, &mut rec)?;
     let (big, n0) = match header(&rec[..got], total) {
         Ok(h) => h,
         Err(e) => return Ok(Err(e)),
     };
     let records = total / RECORD;
-    let mut l = Loader::new(big, n0, records);
-    const CHUNK: usize = 64;
-    let mut chunk = vec![0u8; CHUNK * RECORD];
-    let mut index = 1;
-    while index < records {
-        let n = (records - index).min(CHUNK);
-        let bytes = &mut chunk[..n * RECORD];
-        r.read_exact(bytes)?;
-        for rec in bytes.chunks_exact(RECORD) {
-            if let Err(e) = l.push(index, rec) {
-                return Ok(Err(e));
-            }
-            index += 1;
-        }
+    // The header checked that the main set is within the file.
+    let first = usize::try_from(n0)
+        .map_or(records, |n| n.saturating_add(1))
+        .min(records);
+    let mut l = Loader::new(big, n0, 1, first);
+    if let Err(e) = l.read(&mut file, 1, first)? {
+        return Ok(Err(e));
     }
-    Ok(Ok(l.finish()))
+    let (main, _, tops) = l.finish();
+    let named = Named::Deferred(Deferred {
+        file: std::sync::Mutex::new(file),
+        big,
+        n0,
+        first,
+        records,
+    });
+    Ok(Ok(Loaded { main, named, tops }))
 }
 
 fn read_full(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {

@@ -534,7 +534,7 @@ mod magdir {
         let db = crate::Database::load(std::path::Path::new(&dir)).expect("Magdir loads");
         let mut failed = Vec::new();
         let mut n = 0;
-        for e in db.main.iter().chain(db.named.iter()) {
+        for e in db.main.iter().chain(db.named().iter()) {
             if e.typ == crate::entry::Type::Regex {
                 n += 1;
                 let icase = e.str_flags & crate::entry::sflag::IGNORE_CASE != 0;

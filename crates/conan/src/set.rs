@@ -15,6 +15,7 @@ use crate::entry::Entry;
 use crate::mgc::Packed;
 
 /// A set of entries, as groups.
+#[derive(Default)]
 pub(crate) struct Set {
     groups: Vec<Group>,
     /// The records of the groups of a compiled database (empty otherwise).

@@ -129,3 +129,65 @@ fn cdf_chain_loops_are_bounded() {
         "{out:?}"
     );
 }
+
+/// A compiled database (file 5.44 format) made by hand: `0 string AB ab`
+/// then `>0 use x` in the main set, `0 name x` then `>0 string AB named`
+/// in the named set; `bad_name` gives the `name` record an unknown type.
+fn tiny_mgc(bad_name: bool) -> Vec<u8> {
+    const RECORD: usize = 376;
+    /// cont_level, flag, type, value, description
+    type Record<'a> = (u16, u8, u8, &'a [u8], &'a [u8]);
+    let records: [Record<'_>; 4] = [
+        (0, 0x20, 5, b"AB", b"ab"),
+        (1, 0, 46, b"x", b""),
+        (0, 0, if bad_name { 0xee } else { 45 }, b"x", b""),
+        (1, 0, 5, b"AB", b"named"),
+    ];
+    let mut v = vec![0u8; RECORD * (records.len() + 1)];
+    for (i, w) in [0xF11E_041Cu32, 18, 2, 2].into_iter().enumerate() {
+        v[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
+    }
+    for (i, (level, flag, typ, value, desc)) in records.into_iter().enumerate() {
+        let r = &mut v[RECORD * (i + 1)..RECORD * (i + 2)];
+        r[..2].copy_from_slice(&level.to_le_bytes());
+        r[2] = flag;
+        r[4] = b'=';
+        r[5] = value.len() as u8;
+        r[6] = typ;
+        r[32..32 + value.len()].copy_from_slice(value);
+        r[160..160 + desc.len()].copy_from_slice(desc);
+    }
+    v
+}
+
+#[test]
+fn compiled_named_set_is_read_on_first_use() {
+    let dir = std::env::temp_dir().join(format!("conan-mgc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let good = dir.join("good.mgc");
+    let bad = dir.join("bad.mgc");
+    std::fs::write(&good, tiny_mgc(false)).expect("write");
+    std::fs::write(&bad, tiny_mgc(true)).expect("write");
+    let from_file = Database::load(&good).map(Magic::new);
+    let from_bad_file = Database::load(&bad).map(Magic::new);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // Read from memory or from a file (named set deferred), the same.
+    let in_memory = Magic::new(Database::from_compiled(&tiny_mgc(false)).expect("valid"));
+    assert_eq!(in_memory.identify(b"AB").description, "ab named");
+    assert_eq!(from_file.expect("loads").identify(b"AB").description, "ab named");
+
+    // A bad named set is an error up front from memory; from a file it is
+    // found when first used, and the `use` then fails as a missing name.
+    assert!(matches!(
+        Database::from_compiled(&tiny_mgc(true)),
+        Err(conan::MgcError::BadType { index: 3, typ: 0xee })
+    ));
+    assert_eq!(
+        from_bad_file
+            .expect("main set is valid")
+            .identify(b"AB")
+            .description,
+        "ab"
+    );
+}
