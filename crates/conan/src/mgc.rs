@@ -338,7 +338,7 @@ fn c_len(field: &[u8]) -> usize {
 /// Packs the record `rec` of type `typ` into `out`; returns the length.
 /// This runs for each of the ~22,000 records at start-up: no allocation,
 /// few branches.
-fn pack(rec: &[u8], typ: Type, out: &mut [u8; PACKED_MAX + 8]) -> usize {
+fn pack(rec: &[u8], typ: Type, out: &mut [u8]) -> usize {
     let mut mask = 0u32;
     for i in 0..HEADER / 8 {
         mask |= u32::from(nonzero_bytes(word(rec, 8 * i))) << (8 * i);
@@ -463,6 +463,9 @@ impl Packed {
 struct SetBuilder {
     starts: Vec<usize>,
     packed: Packed,
+    /// The length of `packed.bytes` in use: past it, zeros to pack into
+    /// without growing the vector for each record.
+    used: usize,
 }
 
 /// The sets of a compiled database and the index of its main set.
@@ -517,6 +520,23 @@ impl Deferred {
     }
 }
 
+impl SetBuilder {
+    /// Packs a record of type `typ` at the end.
+    fn push(&mut self, rec: &[u8], typ: Type) {
+        let bytes = &mut self.packed.bytes;
+        if bytes.len() - self.used < PACKED_MAX + 8 {
+            // Zeros by the page rather than a copy by the record.
+            bytes.resize(bytes.len() + 16 * 4096, 0);
+        }
+        self.used += pack(rec, typ, &mut bytes[self.used..]);
+    }
+
+    fn finish(mut self) -> Set {
+        self.packed.bytes.truncate(self.used);
+        Set::from_packed(self.starts, self.packed)
+    }
+}
+
 /// Reads the records of a compiled database one at a time.
 struct Loader {
     big: bool,
@@ -524,7 +544,6 @@ struct Loader {
     main: SetBuilder,
     named: SetBuilder,
     tops: Vec<Top>,
-    scratch: [u8; PACKED_MAX + 8],
 }
 
 impl Loader {
@@ -537,7 +556,6 @@ impl Loader {
             main: SetBuilder::default(),
             named: SetBuilder::default(),
             tops: Vec::new(),
-            scratch: [0; PACKED_MAX + 8],
         };
         l.main.packed.big = big;
         l.named.packed.big = big;
@@ -586,7 +604,7 @@ impl Loader {
             u16::from_le_bytes([rec[0], rec[1]])
         };
         if cont_level == 0 {
-            set.starts.push(set.packed.len());
+            set.starts.push(set.used);
             if main {
                 // The index of the main set needs every top-level entry.
                 self.tops.push(Top::of(&head(index, rec, self.big)?));
@@ -594,18 +612,13 @@ impl Loader {
         } else if set.starts.is_empty() {
             return Err(MgcError::Orphan { index });
         }
-        let n = pack(rec, typ, &mut self.scratch);
-        set.packed.bytes.extend_from_slice(&self.scratch[..n]);
+        set.push(rec, typ);
         Ok(())
     }
 
     /// The main set, the named set and the index of the main set.
     fn finish(self) -> (Set, Set, Vec<Top>) {
-        (
-            Set::from_packed(self.main.starts, self.main.packed),
-            Set::from_packed(self.named.starts, self.named.packed),
-            self.tops,
-        )
+        (self.main.finish(), self.named.finish(), self.tops)
     }
 }
 
