@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use crate::compiled;
 use crate::encoding::looks_utf8;
 use crate::entry::{Entry, Head, Type, flag, sflag};
 use crate::mgc::{self, MgcError};
@@ -51,9 +52,9 @@ pub enum LoadError {
 /// A database read from a compiled `magic.mgc` keeps its records packed
 /// and decodes each group of entries when the matcher first reaches it
 /// (see `set.rs`): loading reads the main set once and indexes its
-/// top-level entries, nothing more. Read from a file, its named set (the
-/// `name` entries, a quarter of file's database) is read when a test
-/// first uses a name.
+/// top-level entries, nothing more. Read from a file, it also leaves in
+/// the file what it does not need yet (see `compiled.rs` and
+/// [`Database::load`]).
 #[derive(Debug)]
 pub struct Database {
     /// The main set, in match order (top-level entries strongest first).
@@ -63,7 +64,7 @@ pub struct Database {
     named: OnceLock<Set>,
     /// Where the named set still is (a compiled database read from a
     /// file, until a test uses a name).
-    deferred: Option<mgc::Deferred>,
+    deferred: Option<compiled::Deferred>,
     /// Name -> group of `named`, built on the first `use`.
     names: OnceLock<HashMap<Vec<u8>, usize>>,
     /// A dense index of the groups of `main`, scanned before the entries
@@ -87,7 +88,7 @@ pub(crate) struct Top {
     pub(crate) unsigned: bool,
     /// The entry cannot match a shorter buffer: its value would lie past
     /// the end (where `mget` fails and `match` moves on).
-    pub(crate) min_len: u64,
+    pub(crate) min_len: u32,
 }
 
 impl Top {
@@ -124,7 +125,7 @@ impl Database {
 
     /// Reads a compiled database (`magic.mgc` of file 5.44, version 18).
     pub fn from_compiled(data: &[u8]) -> Result<Database, MgcError> {
-        mgc::read(data).map(Database::from_loaded)
+        compiled::read(data).map(Database::from_loaded)
     }
 
     /// Loads the database the way libmagic finds it: the paths of the
@@ -153,11 +154,15 @@ impl Database {
     /// Loads a compiled database, a magic file, or every regular file of a
     /// directory in name order (like `file -m Magdir`).
     ///
-    /// A compiled database keeps its file open: its named set is read and
-    /// checked when a test first uses a name (as libmagic, which maps the
-    /// file, only reads the pages it touches). If that part cannot be read
-    /// then, or holds invalid records, the names are missing: a `use`
-    /// stops its test and the description is what matched before.
+    /// A compiled database keeps its file open and reads from it what it
+    /// needs when it first needs it (as libmagic, which maps the file, only
+    /// reads the pages it touches): loading checks the main set and keeps
+    /// its top-level entries; the continuations of an entry are read when
+    /// it first matches, the named set (`name` entries) when a test first
+    /// uses a name. If a part cannot be read then, or no longer holds valid
+    /// records (the file changed), it counts as empty: the entry has no
+    /// continuations, or the names are missing (a `use` stops its test)
+    /// and the description is what matched before.
     /// [`Database::from_compiled`] checks everything up front.
     pub fn load(path: &Path) -> Result<Database, LoadError> {
         let io = |source| LoadError::Io {
@@ -192,12 +197,13 @@ impl Database {
                 use std::io::Seek;
                 f.seek(std::io::SeekFrom::Start(0)).map_err(io)?;
                 let total = usize::try_from(meta.len()).unwrap_or(usize::MAX);
-                let loaded = mgc::read_file(f, total)
-                    .map_err(io)?
-                    .map_err(|source| LoadError::Compiled {
-                        path: path.to_owned(),
-                        source,
-                    })?;
+                let loaded =
+                    compiled::read_file(f, total)
+                        .map_err(io)?
+                        .map_err(|source| LoadError::Compiled {
+                            path: path.to_owned(),
+                            source,
+                        })?;
                 return Ok(Database::from_loaded(loaded));
             }
             files.push(path.to_owned());
@@ -229,7 +235,7 @@ impl Database {
     /// test as a missing name does).
     pub(crate) fn named(&self) -> &Set {
         self.named
-            .get_or_init(|| match self.deferred.as_ref().map(mgc::Deferred::read) {
+            .get_or_init(|| match self.deferred.as_ref().map(compiled::Deferred::read) {
                 Some(Ok(Ok(set))) => set,
                 _ => Set::default(),
             })
@@ -285,10 +291,10 @@ impl Database {
         }
     }
 
-    fn from_loaded(loaded: mgc::Loaded) -> Database {
+    fn from_loaded(loaded: compiled::Loaded) -> Database {
         let (named, deferred) = match loaded.named {
-            mgc::Named::Ready(set) => (OnceLock::from(set), None),
-            mgc::Named::Deferred(d) => (OnceLock::new(), Some(d)),
+            compiled::Named::Ready(set) => (OnceLock::from(set), None),
+            compiled::Named::Deferred(d) => (OnceLock::new(), Some(d)),
         };
         Database {
             main: loaded.main,

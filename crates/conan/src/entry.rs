@@ -261,11 +261,11 @@ pub(crate) enum Quick {
     /// No shortcut: always run the entry.
     None,
     /// A plain string of `len` bytes at `off` whose first byte is `first`.
-    Str { off: usize, first: u8, len: usize },
+    Str { off: u32, first: u8, len: u16 },
     /// A plain integer equality at `off`.
     Num {
-        off: usize,
-        width: usize,
+        off: u32,
+        width: u8,
         endian: Endian,
         value: u64,
     },
@@ -464,18 +464,17 @@ impl Head<'_> {
         {
             return Quick::None;
         }
-        let off = self.offset as usize;
+        // Not negative (checked above).
+        let off = self.offset as u32;
         match self.typ {
             Type::String => {
                 let plain = self.str_flags & !(sflag::TEXTTEST | sflag::BINTEST) == 0;
                 let range_ok = self.str_range == 0 || self.str_range as usize >= self.vallen;
-                if let (true, true, Some(&first)) = (plain, range_ok, self.bytes().first()) {
+                if let (true, true, Some(&first), Ok(len)) =
+                    (plain, range_ok, self.bytes().first(), u16::try_from(self.vallen))
+                {
                     if self.vallen >= 1 && self.vallen <= self.bytes().len() {
-                        return Quick::Str {
-                            off,
-                            first,
-                            len: self.vallen,
-                        };
+                        return Quick::Str { off, first, len };
                     }
                 }
             }
@@ -491,7 +490,7 @@ impl Head<'_> {
                 {
                     return Quick::Num {
                         off,
-                        width: self.typ.size().unwrap_or(1),
+                        width: self.typ.size().unwrap_or(1) as u8,
                         endian,
                         value: self.num(),
                     };
@@ -505,7 +504,7 @@ impl Head<'_> {
     /// The shortest buffer a top-level entry can match: its offset plus
     /// the size `mget` checks ([`checked_size`]), when the offset is direct
     /// and a failed read means no match (not with `!`); 0 when unknown.
-    pub(crate) fn min_len(&self) -> u64 {
+    pub(crate) fn min_len(&self) -> u32 {
         if self.cont_level != 0
             || self.flag & (flag::INDIR | flag::OFFNEGATIVE | flag::OFFADD | flag::INDIROFFADD) != 0
             || self.reln == b'!'
@@ -513,7 +512,8 @@ impl Head<'_> {
             return 0;
         }
         match checked_size(self.typ, self.vallen) {
-            Some(need) => u64::from(self.offset as u32) + need as u64,
+            // Saturated: buffers are at most `text::BYTES_MAX` long.
+            Some(need) => (self.offset as u32).saturating_add(u32::try_from(need).unwrap_or(u32::MAX)),
             None => 0,
         }
     }

@@ -84,6 +84,7 @@
 
 mod builtin;
 mod cdf;
+mod compiled;
 mod csv;
 mod database;
 mod der;

@@ -170,13 +170,13 @@ pub(crate) fn softmagic(
 /// Whether the shortcut of a top-level entry proves it cannot match
 /// (exactly when `mget` + `magiccheck` would fail).
 fn quick_reject(t: &Top, buf: &[u8]) -> bool {
-    if (buf.len() as u64) < t.min_len {
+    if (buf.len() as u64) < u64::from(t.min_len) {
         return true;
     }
     match t.quick {
         Quick::None => false,
-        Quick::Str { off, first, len } => match buf.get(off) {
-            Some(&c) => c != first || buf.len() - off < len,
+        Quick::Str { off, first, len } => match buf.get(off as usize) {
+            Some(&c) => c != first || buf.len() - (off as usize) < usize::from(len),
             None => true,
         },
         Quick::Num {
@@ -184,9 +184,9 @@ fn quick_reject(t: &Top, buf: &[u8]) -> bool {
             width,
             endian,
             value,
-        } => match buf.get(off..off + width) {
+        } => match buf.get(off as usize..off as usize + usize::from(width)) {
             Some(bytes) => {
-                let v = read_int(bytes, width, endian);
+                let v = read_int(bytes, usize::from(width), endian);
                 sign_extend(t.typ, t.unsigned, v) != value
             }
             None => true,

@@ -1,17 +1,16 @@
 //! libmagic's compiled database (`magic.mgc`, format version 18 of file
 //! 5.44): a header slot, then the main set and the named set of
-//! fixed-size `struct magic` records, already flagged and sorted.
+//! fixed-size `struct magic` records, already flagged and sorted. This
+//! module reads records and packs them; `compiled.rs` loads databases.
 
-use crate::database::Top;
 use crate::entry::{Endian, Entry, Factor, Head, Type, ValueRef, flag, pstring_length_size};
-use crate::set::Set;
 
 /// `MAGICNO`.
-const MAGICNO: u32 = 0xF11E_041C;
+pub(crate) const MAGICNO: u32 = 0xF11E_041C;
 /// `VERSIONNO` of file 5.44.
 pub(crate) const VERSION: u32 = 18;
 /// `sizeof(struct magic)`.
-const RECORD: usize = 376;
+pub(crate) const RECORD: usize = 376;
 
 /// Why a compiled database was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,6 +53,12 @@ pub enum MgcError {
         index: usize,
         /// The type number.
         typ: u8,
+    },
+    /// The database has more records than conan indexes (4 GiB of them).
+    #[error("compiled magic record {index} is past what conan can index")]
+    TooLarge {
+        /// The record index.
+        index: usize,
     },
     /// A continuation record comes before any top-level record.
     #[error("compiled magic record {index} is a continuation without an entry")]
@@ -132,7 +137,7 @@ impl Reader<'_> {
 }
 
 /// The type and the indirect-offset type of a record.
-fn types(index: usize, rec: &[u8]) -> Result<(Type, Type), MgcError> {
+pub(crate) fn types(index: usize, rec: &[u8]) -> Result<(Type, Type), MgcError> {
     let typ = type_of(rec[6]).ok_or(MgcError::BadType { index, typ: rec[6] })?;
     let in_type = match rec[7] {
         0 => Type::Long(Endian::Native),
@@ -141,7 +146,7 @@ fn types(index: usize, rec: &[u8]) -> Result<(Type, Type), MgcError> {
     Ok((typ, in_type))
 }
 
-fn record(index: usize, rec: &[u8], big: bool) -> Result<Entry, MgcError> {
+pub(crate) fn record(index: usize, rec: &[u8], big: bool) -> Result<Entry, MgcError> {
     let h = head(index, rec, big)?;
     let r = Reader { rec, big };
     let mut m = Entry::new(h.cont_level);
@@ -179,7 +184,7 @@ fn record(index: usize, rec: &[u8], big: bool) -> Result<Entry, MgcError> {
 }
 
 /// The fields of a record the index reads, in place.
-fn head(index: usize, rec: &[u8], big: bool) -> Result<Head<'_>, MgcError> {
+pub(crate) fn head(index: usize, rec: &[u8], big: bool) -> Result<Head<'_>, MgcError> {
     let r = Reader { rec, big };
     let (typ, _) = types(index, rec)?;
     let reln = r.u8(4);
@@ -233,7 +238,7 @@ fn head(index: usize, rec: &[u8], big: bool) -> Result<Head<'_>, MgcError> {
 
 /// Checks the header slot against the total size; returns the byte order
 /// and the size of the main set.
-fn header(head: &[u8], total: usize) -> Result<(bool, u64), MgcError> {
+pub(crate) fn header(head: &[u8], total: usize) -> Result<(bool, u64), MgcError> {
     if !is_compiled(head) {
         let found = head
             .get(..4)
@@ -304,7 +309,11 @@ const PACKED_MAX: usize = 4 + HEADER + 1 + FIELDS.len() + RECORD - HEADER;
 /// non-zero byte, the text fields to their NUL.
 #[derive(Default)]
 pub(crate) struct Packed {
+    /// The records, then zeros to pack the next ones into (see
+    /// [`Packed::push`]).
     bytes: Vec<u8>,
+    /// The length of `bytes` in use.
+    used: usize,
     big: bool,
 }
 
@@ -399,9 +408,37 @@ fn nonzero_bytes(w: u64) -> u8 {
 }
 
 impl Packed {
+    /// Records of byte order `big` (room for `records` typical ones).
+    pub(crate) fn new(big: bool, records: usize) -> Packed {
+        Packed {
+            // Only the part written is touched: no copy as it grows.
+            bytes: Vec::with_capacity(records * 64),
+            used: 0,
+            big,
+        }
+    }
+
     /// Bytes held.
     pub(crate) fn len(&self) -> usize {
-        self.bytes.len()
+        self.used
+    }
+
+    /// Packs a record of type `typ` at the end; returns where it starts.
+    pub(crate) fn push(&mut self, rec: &[u8], typ: Type) -> usize {
+        let at = self.used;
+        if self.bytes.len() - at < PACKED_MAX + 8 {
+            // Zeros by the page rather than a copy by the record (and not
+            // much more: fresh pages are what loading costs most).
+            self.bytes.resize(self.bytes.len() + 4096, 0);
+        }
+        self.used += pack(rec, typ, &mut self.bytes[at..]);
+        at
+    }
+
+    /// Gives back the room left for more records.
+    pub(crate) fn finish(&mut self) {
+        self.bytes.truncate(self.used);
+        self.bytes.shrink_to_fit();
     }
 
     /// The offset of the record after the one at `at`.
@@ -455,255 +492,5 @@ impl Packed {
             }
         }
         (rec, at)
-    }
-}
-
-/// A set being read: the packed records and where its groups start.
-#[derive(Default)]
-struct SetBuilder {
-    starts: Vec<usize>,
-    packed: Packed,
-    /// The length of `packed.bytes` in use: past it, zeros to pack into
-    /// without growing the vector for each record.
-    used: usize,
-}
-
-/// The sets of a compiled database and the index of its main set.
-pub(crate) struct Loaded {
-    pub(crate) main: Set,
-    pub(crate) named: Named,
-    pub(crate) tops: Vec<Top>,
-}
-
-/// The named set of a compiled database: read, or still in its file.
-pub(crate) enum Named {
-    Ready(Set),
-    Deferred(Deferred),
-}
-
-/// The named set of a compiled database left in its file, to be read the
-/// first time a test uses a name (as the pages of a mapped `magic.mgc` are
-/// only read by libmagic when touched). Most files, text among them, are
-/// identified without it: loading reads three quarters of the file.
-pub(crate) struct Deferred {
-    file: std::sync::Mutex<std::fs::File>,
-    big: bool,
-    n0: u64,
-    /// The index of its first record, and the number of records.
-    first: usize,
-    records: usize,
-}
-
-impl std::fmt::Debug for Deferred {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Deferred")
-            .field("first", &self.first)
-            .field("records", &self.records)
-            .finish()
-    }
-}
-
-impl Deferred {
-    /// Reads and packs the named set (checked as at load).
-    pub(crate) fn read(&self) -> Result<Result<Set, MgcError>, std::io::Error> {
-        use std::io::Seek;
-        let mut file = self
-            .file
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        file.seek(std::io::SeekFrom::Start((self.first * RECORD) as u64))?;
-        let mut l = Loader::new(self.big, self.n0, self.first, self.records);
-        Ok(match l.read(&mut *file, self.first, self.records)? {
-            Ok(()) => Ok(l.finish().1),
-            Err(e) => Err(e),
-        })
-    }
-}
-
-impl SetBuilder {
-    /// Packs a record of type `typ` at the end.
-    fn push(&mut self, rec: &[u8], typ: Type) {
-        let bytes = &mut self.packed.bytes;
-        if bytes.len() - self.used < PACKED_MAX + 8 {
-            // Zeros by the page rather than a copy by the record.
-            bytes.resize(bytes.len() + 16 * 4096, 0);
-        }
-        self.used += pack(rec, typ, &mut bytes[self.used..]);
-    }
-
-    fn finish(mut self) -> Set {
-        self.packed.bytes.truncate(self.used);
-        Set::from_packed(self.starts, self.packed)
-    }
-}
-
-/// Reads the records of a compiled database one at a time.
-struct Loader {
-    big: bool,
-    n0: u64,
-    main: SetBuilder,
-    named: SetBuilder,
-    tops: Vec<Top>,
-}
-
-impl Loader {
-    /// A loader of the records `from..to` of a database of byte order
-    /// `big` whose main set ends at `n0`.
-    fn new(big: bool, n0: u64, from: usize, to: usize) -> Loader {
-        let mut l = Loader {
-            big,
-            n0,
-            main: SetBuilder::default(),
-            named: SetBuilder::default(),
-            tops: Vec::new(),
-        };
-        l.main.packed.big = big;
-        l.named.packed.big = big;
-        // Room for typical records; only the part written is touched.
-        let split = usize::try_from(n0)
-            .map_or(to, |n| n.saturating_add(1))
-            .clamp(from, to);
-        l.main.packed.bytes.reserve((split - from) * 64);
-        l.named.packed.bytes.reserve((to - split) * 64);
-        l
-    }
-
-    /// Reads the records `from..to` from `r`, a few dozen at a time into
-    /// one small buffer (the 8 MB file is never held in memory: fresh
-    /// pages cost more than the records they hold).
-    fn read(
-        &mut self,
-        r: &mut impl std::io::Read,
-        from: usize,
-        to: usize,
-    ) -> std::io::Result<Result<(), MgcError>> {
-        const CHUNK: usize = 64;
-        let mut chunk = vec![0u8; CHUNK * RECORD];
-        let mut index = from;
-        while index < to {
-            let n = (to - index).min(CHUNK);
-            let bytes = &mut chunk[..n * RECORD];
-            r.read_exact(bytes)?;
-            for rec in bytes.chunks_exact(RECORD) {
-                if let Err(e) = self.push(index, rec) {
-                    return Ok(Err(e));
-                }
-                index += 1;
-            }
-        }
-        Ok(Ok(()))
-    }
-
-    fn push(&mut self, index: usize, rec: &[u8]) -> Result<(), MgcError> {
-        let (typ, _) = types(index, rec)?;
-        let main = (index as u64) <= self.n0;
-        let set = if main { &mut self.main } else { &mut self.named };
-        let cont_level = if self.big {
-            u16::from_be_bytes([rec[0], rec[1]])
-        } else {
-            u16::from_le_bytes([rec[0], rec[1]])
-        };
-        if cont_level == 0 {
-            set.starts.push(set.used);
-            if main {
-                // The index of the main set needs every top-level entry.
-                self.tops.push(Top::of(&head(index, rec, self.big)?));
-            }
-        } else if set.starts.is_empty() {
-            return Err(MgcError::Orphan { index });
-        }
-        set.push(rec, typ);
-        Ok(())
-    }
-
-    /// The main set, the named set and the index of the main set.
-    fn finish(self) -> (Set, Set, Vec<Top>) {
-        (self.main.finish(), self.named.finish(), self.tops)
-    }
-}
-
-/// Reads a compiled database held in memory.
-pub(crate) fn read(data: &[u8]) -> Result<Loaded, MgcError> {
-    let (big, n0) = header(data.get(..RECORD).unwrap_or(data), data.len())?;
-    let mut l = Loader::new(big, n0, 1, data.len() / RECORD);
-    for (index, rec) in data.chunks_exact(RECORD).enumerate().skip(1) {
-        l.push(index, rec)?;
-    }
-    let (main, named, tops) = l.finish();
-    Ok(Loaded {
-        main,
-        named: Named::Ready(named),
-        tops,
-    })
-}
-
-/// Reads a compiled database of `total` bytes from `file`: its header and
-/// main set now, its named set when first used ([`Deferred`]).
-pub(crate) fn read_file(
-    mut file: std::fs::File,
-    total: usize,
-) -> Result<Result<Loaded, MgcError>, std::io::Error> {
-    let mut rec = [0u8; RECORD];
-    let got = read_full(&mut file, &mut rec)?;
-    let (big, n0) = match header(&rec[..got], total) {
-        Ok(h) => h,
-        Err(e) => return Ok(Err(e)),
-    };
-    let records = total / RECORD;
-    // The header checked that the main set is within the file.
-    let first = usize::try_from(n0)
-        .map_or(records, |n| n.saturating_add(1))
-        .min(records);
-    let mut l = Loader::new(big, n0, 1, first);
-    if let Err(e) = l.read(&mut file, 1, first)? {
-        return Ok(Err(e));
-    }
-    let (main, _, tops) = l.finish();
-    let named = Named::Deferred(Deferred {
-        file: std::sync::Mutex::new(file),
-        big,
-        n0,
-        first,
-        records,
-    });
-    Ok(Ok(Loaded { main, named, tops }))
-}
-
-fn read_full(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rejects_bad_files() {
-        assert!(matches!(
-            read(b"hello world, not magic"),
-            Err(MgcError::BadMagic { .. })
-        ));
-        let mut v = vec![0u8; RECORD];
-        v[..4].copy_from_slice(&MAGICNO.to_le_bytes());
-        v[4..8].copy_from_slice(&17u32.to_le_bytes());
-        assert_eq!(
-            read(&v).err(),
-            Some(MgcError::UnsupportedVersion {
-                found: 17,
-                supported: 18
-            })
-        );
-        v[4..8].copy_from_slice(&18u32.to_le_bytes());
-        v[8..12].copy_from_slice(&5u32.to_le_bytes());
-        assert!(matches!(read(&v), Err(MgcError::InconsistentEntries { .. })));
-        v.push(0);
-        assert!(matches!(read(&v), Err(MgcError::BadSize { .. })));
     }
 }

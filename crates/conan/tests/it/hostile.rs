@@ -132,14 +132,15 @@ fn cdf_chain_loops_are_bounded() {
 
 /// A compiled database (file 5.44 format) made by hand: `0 string AB ab`
 /// then `>0 use x` in the main set, `0 name x` then `>0 string AB named`
-/// in the named set; `bad_name` gives the `name` record an unknown type.
-fn tiny_mgc(bad_name: bool) -> Vec<u8> {
+/// in the named set; `bad_name` gives the `name` record an unknown type,
+/// `bad_use` the `use` record.
+fn tiny_mgc(bad_name: bool, bad_use: bool) -> Vec<u8> {
     const RECORD: usize = 376;
     /// cont_level, flag, type, value, description
     type Record<'a> = (u16, u8, u8, &'a [u8], &'a [u8]);
     let records: [Record<'_>; 4] = [
         (0, 0x20, 5, b"AB", b"ab"),
-        (1, 0, 46, b"x", b""),
+        (1, 0, if bad_use { 0xee } else { 46 }, b"x", b""),
         (0, 0, if bad_name { 0xee } else { 45 }, b"x", b""),
         (1, 0, 5, b"AB", b"named"),
     ];
@@ -161,26 +162,33 @@ fn tiny_mgc(bad_name: bool) -> Vec<u8> {
 }
 
 #[test]
-fn compiled_named_set_is_read_on_first_use() {
+fn compiled_database_files_are_read_when_needed() {
     let dir = std::env::temp_dir().join(format!("conan-mgc-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let good = dir.join("good.mgc");
     let bad = dir.join("bad.mgc");
-    std::fs::write(&good, tiny_mgc(false)).expect("write");
-    std::fs::write(&bad, tiny_mgc(true)).expect("write");
+    let changed = dir.join("changed.mgc");
+    std::fs::write(&good, tiny_mgc(false, false)).expect("write");
+    std::fs::write(&bad, tiny_mgc(true, false)).expect("write");
+    std::fs::write(&changed, tiny_mgc(false, false)).expect("write");
     let from_file = Database::load(&good).map(Magic::new);
     let from_bad_file = Database::load(&bad).map(Magic::new);
+    let from_changed_file = Database::load(&changed).map(Magic::new);
+    // Rewritten in place after loading: the `use` is no longer valid.
+    std::fs::write(&changed, tiny_mgc(false, true)).expect("write");
+    let after_change = from_changed_file.map(|m| m.identify(b"AB").description);
     let _ = std::fs::remove_dir_all(&dir);
 
-    // Read from memory or from a file (named set deferred), the same.
-    let in_memory = Magic::new(Database::from_compiled(&tiny_mgc(false)).expect("valid"));
+    // Read from memory or from a file (continuations and named set read
+    // when first needed), the same.
+    let in_memory = Magic::new(Database::from_compiled(&tiny_mgc(false, false)).expect("valid"));
     assert_eq!(in_memory.identify(b"AB").description, "ab named");
     assert_eq!(from_file.expect("loads").identify(b"AB").description, "ab named");
 
     // A bad named set is an error up front from memory; from a file it is
     // found when first used, and the `use` then fails as a missing name.
     assert!(matches!(
-        Database::from_compiled(&tiny_mgc(true)),
+        Database::from_compiled(&tiny_mgc(true, false)),
         Err(conan::MgcError::BadType { index: 3, typ: 0xee })
     ));
     assert_eq!(
@@ -190,4 +198,12 @@ fn compiled_named_set_is_read_on_first_use() {
             .description,
         "ab"
     );
+
+    // Continuations are checked when read: a file changed since it was
+    // loaded gives the groups it spoils no continuations.
+    assert_eq!(after_change.expect("loads"), "ab");
+    assert!(matches!(
+        Database::from_compiled(&tiny_mgc(false, true)),
+        Err(conan::MgcError::BadType { index: 2, typ: 0xee })
+    ));
 }
