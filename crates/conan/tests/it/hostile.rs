@@ -207,3 +207,56 @@ fn compiled_database_files_are_read_when_needed() {
         Err(conan::MgcError::BadType { index: 2, typ: 0xee })
     ));
 }
+
+#[test]
+fn arbitrary_compiled_records_never_panic() {
+    // A crude deterministic fuzz over compiled records (valid header and
+    // types, everything else random), loaded from memory and from a file.
+    const RECORD: usize = 376;
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let dir = std::env::temp_dir().join(format!("conan-mgc-fuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("fuzz.mgc");
+    for _ in 0..200 {
+        let n = 1 + (next() % 24) as usize;
+        let n0 = 1 + (next() % n as u64) as u32;
+        let mut v = vec![0u8; RECORD * (n + 1)];
+        for (i, w) in [0xF11E_041Cu32, 18, n0, n as u32 - n0].into_iter().enumerate() {
+            v[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
+        }
+        for i in 1..=n {
+            let r = &mut v[RECORD * i..RECORD * (i + 1)];
+            for b in r.iter_mut() {
+                *b = if next() % 3 == 0 { next() as u8 } else { 0 };
+            }
+            // Each set starts with a top-level record; types are valid.
+            let level = if i == 1 || i == n0 as usize + 1 {
+                0
+            } else {
+                (next() % 3) as u16
+            };
+            r[..2].copy_from_slice(&level.to_le_bytes());
+            r[6] = 1 + (next() % 59) as u8;
+            r[7] = if next() % 2 == 0 {
+                0
+            } else {
+                1 + (next() % 59) as u8
+            };
+        }
+        let data: Vec<u8> = (0..(next() % 96)).map(|_| next() as u8).collect();
+        if let Ok(db) = Database::from_compiled(&v) {
+            let _ = Magic::new(db).identify(&data);
+        }
+        std::fs::write(&path, &v).expect("write");
+        if let Ok(db) = Database::load(&path) {
+            let _ = Magic::new(db).identify(&data);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
