@@ -4,11 +4,14 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
+use crate::compiled;
 use crate::encoding::looks_utf8;
-use crate::entry::{Entry, Type, flag, sflag};
+use crate::entry::{Entry, Head, Type, flag, sflag};
 use crate::mgc::{self, MgcError};
 use crate::parse::{Group, ParseError, parse_file};
+use crate::set::Set;
 use crate::strength::strength;
 
 /// Why a database could not be loaded.
@@ -45,25 +48,34 @@ pub enum LoadError {
 }
 
 /// A compiled set of magic entries, ready for matching. `Send + Sync`.
+///
+/// A database read from a compiled `magic.mgc` keeps its records packed
+/// and decodes each group of entries when the matcher first reaches it
+/// (see `set.rs`): loading reads the main set once and indexes its
+/// top-level entries, nothing more. Read from a file, it also leaves in
+/// the file what it does not need yet (see `compiled.rs` and
+/// [`Database::load`]).
 #[derive(Debug)]
 pub struct Database {
-    /// The main set, flattened in match order (top-level entries strongest
-    /// first, each followed by its continuations).
-    pub(crate) main: Vec<Entry>,
-    /// Named entries (`name`) and their continuations, flattened.
-    pub(crate) named: Vec<Entry>,
-    /// Name -> range in `named`.
-    pub(crate) names: HashMap<Vec<u8>, (usize, usize)>,
-    /// A dense index of the top-level entries of `main`, scanned before the
-    /// entries themselves so that most are rejected without touching them.
+    /// The main set, in match order (top-level entries strongest first).
+    pub(crate) main: Set,
+    /// Named entries (`name`) and their continuations: see
+    /// [`Database::named`].
+    named: OnceLock<Set>,
+    /// Where the named set still is (a compiled database read from a
+    /// file, until a test uses a name).
+    deferred: Option<compiled::Deferred>,
+    /// Name -> group of `named`, built on the first `use`.
+    names: OnceLock<HashMap<Vec<u8>, usize>>,
+    /// A dense index of the groups of `main`, scanned before the entries
+    /// themselves so that most are rejected without touching (or decoding)
+    /// them.
     pub(crate) tops: Vec<Top>,
 }
 
 /// What the matcher needs to know of a top-level entry to skip it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Top {
-    /// Index of the entry in `main`.
-    pub(crate) start: usize,
     /// `flag::BINTEST`/`TEXTTEST` of the entry.
     pub(crate) tests: u8,
     /// The entry only runs on binary (`Some(false)`) or text (`Some(true)`)
@@ -74,6 +86,33 @@ pub(crate) struct Top {
     /// Type and signedness, for the numeric shortcut.
     pub(crate) typ: Type,
     pub(crate) unsigned: bool,
+    /// The entry cannot match a shorter buffer: its value would lie past
+    /// the end (where `mget` fails and `match` moves on).
+    pub(crate) min_len: u32,
+}
+
+impl Top {
+    /// The index record of a top-level entry.
+    pub(crate) fn of(e: &Head<'_>) -> Top {
+        let flt = e.str_flags & (sflag::BINTEST | sflag::TEXTTEST);
+        let only_text = if e.typ == Type::Name || !e.typ.is_string() {
+            None
+        } else if flt == sflag::BINTEST {
+            Some(false)
+        } else if flt == sflag::TEXTTEST {
+            Some(true)
+        } else {
+            None
+        };
+        Top {
+            tests: e.flag & (flag::BINTEST | flag::TEXTTEST),
+            only_text,
+            quick: e.quick(),
+            typ: e.typ,
+            unsigned: e.flag & flag::UNSIGNED != 0,
+            min_len: e.min_len(),
+        }
+    }
 }
 
 impl Database {
@@ -86,8 +125,7 @@ impl Database {
 
     /// Reads a compiled database (`magic.mgc` of file 5.44, version 18).
     pub fn from_compiled(data: &[u8]) -> Result<Database, MgcError> {
-        let (main, named) = mgc::read(data)?;
-        Ok(Database::assemble_flat(main, named))
+        compiled::read(data).map(Database::from_loaded)
     }
 
     /// Loads the database the way libmagic finds it: the paths of the
@@ -115,6 +153,17 @@ impl Database {
 
     /// Loads a compiled database, a magic file, or every regular file of a
     /// directory in name order (like `file -m Magdir`).
+    ///
+    /// A compiled database keeps its file open and reads from it what it
+    /// needs when it first needs it (as libmagic, which maps the file, only
+    /// reads the pages it touches): loading checks the main set and keeps
+    /// its top-level entries; the continuations of an entry are read when
+    /// it first matches, the named set (`name` entries) when a test first
+    /// uses a name. If a part cannot be read then, or no longer holds valid
+    /// records (the file changed), it counts as empty: the entry has no
+    /// continuations, or the names are missing (a `use` stops its test)
+    /// and the description is what matched before.
+    /// [`Database::from_compiled`] checks everything up front.
     pub fn load(path: &Path) -> Result<Database, LoadError> {
         let io = |source| LoadError::Io {
             path: path.to_owned(),
@@ -148,15 +197,14 @@ impl Database {
                 use std::io::Seek;
                 f.seek(std::io::SeekFrom::Start(0)).map_err(io)?;
                 let total = usize::try_from(meta.len()).unwrap_or(usize::MAX);
-                let mut r = f;
-                let (main, named) =
-                    mgc::read_stream(&mut r, total)
+                let loaded =
+                    compiled::read_file(f, total)
                         .map_err(io)?
                         .map_err(|source| LoadError::Compiled {
                             path: path.to_owned(),
                             source,
                         })?;
-                return Ok(Database::assemble_flat(main, named));
+                return Ok(Database::from_loaded(loaded));
             }
             files.push(path.to_owned());
         }
@@ -173,12 +221,37 @@ impl Database {
 
     /// Number of top-level entries in the main set.
     pub fn len(&self) -> usize {
-        self.main.iter().filter(|e| e.cont_level == 0).count()
+        self.main.len()
     }
 
     /// Whether the main set is empty.
     pub fn is_empty(&self) -> bool {
-        self.main.is_empty()
+        self.main.len() == 0
+    }
+
+    /// The named set. That of a compiled database read from a file is
+    /// read here, the first time; if the file cannot be read or holds
+    /// invalid records there, the set is empty (each `use` then stops the
+    /// test as a missing name does).
+    pub(crate) fn named(&self) -> &Set {
+        self.named
+            .get_or_init(|| match self.deferred.as_ref().map(compiled::Deferred::read) {
+                Some(Ok(Ok(set))) => set,
+                _ => Set::default(),
+            })
+    }
+
+    /// The group of the named set that `name` declares (the first one).
+    pub(crate) fn named_group(&self, name: &[u8]) -> Option<usize> {
+        let names = self.names.get_or_init(|| {
+            let named = self.named();
+            let mut names = HashMap::new();
+            for g in 0..named.len() {
+                names.entry(named.top_value(g)).or_insert(g);
+            }
+            names
+        });
+        names.get(name).copied()
     }
 
     pub(crate) fn from_groups(groups: Vec<Group>) -> Database {
@@ -206,56 +279,29 @@ impl Database {
         Database::assemble(main_groups, named_groups)
     }
 
-    /// Flattens sorted groups and indexes the named ones.
+    /// Indexes sorted groups.
     fn assemble(main_groups: Vec<Group>, named_groups: Vec<Group>) -> Database {
-        Database::assemble_flat(
-            main_groups.into_iter().flatten().collect(),
-            named_groups.into_iter().flatten().collect(),
-        )
+        let tops = main_groups.iter().map(|g| Top::of(&g[0].head())).collect();
+        Database {
+            main: Set::from_groups(main_groups),
+            named: OnceLock::from(Set::from_groups(named_groups)),
+            deferred: None,
+            names: OnceLock::new(),
+            tops,
+        }
     }
 
-    /// Indexes flattened, sorted sets.
-    pub(crate) fn assemble_flat(main: Vec<Entry>, named: Vec<Entry>) -> Database {
-        let mut names = HashMap::new();
-        let mut k = 0;
-        while k < named.len() {
-            let start = k;
-            k += 1;
-            while k < named.len() && named[k].cont_level != 0 {
-                k += 1;
-            }
-            names.entry(named[start].bytes().to_vec()).or_insert((start, k));
-        }
-        let tops = main
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.cont_level == 0)
-            .map(|(start, e)| {
-                let flt = e.str_flags & (sflag::BINTEST | sflag::TEXTTEST);
-                let only_text = if e.typ == Type::Name || !e.typ.is_string() {
-                    None
-                } else if flt == sflag::BINTEST {
-                    Some(false)
-                } else if flt == sflag::TEXTTEST {
-                    Some(true)
-                } else {
-                    None
-                };
-                Top {
-                    start,
-                    tests: e.flag & (flag::BINTEST | flag::TEXTTEST),
-                    only_text,
-                    quick: e.quick(),
-                    typ: e.typ,
-                    unsigned: e.has(flag::UNSIGNED),
-                }
-            })
-            .collect();
+    fn from_loaded(loaded: compiled::Loaded) -> Database {
+        let (named, deferred) = match loaded.named {
+            compiled::Named::Ready(set) => (OnceLock::from(set), None),
+            compiled::Named::Deferred(d) => (OnceLock::new(), Some(d)),
+        };
         Database {
-            main,
+            main: loaded.main,
             named,
-            names,
-            tops,
+            deferred,
+            names: OnceLock::new(),
+            tops: loaded.tops,
         }
     }
 }

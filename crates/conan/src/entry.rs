@@ -207,6 +207,43 @@ pub(crate) enum Value {
     Guid([u8; 16]),
 }
 
+/// A [`Value`] with its bytes borrowed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum ValueRef<'a> {
+    None,
+    Num(u64),
+    Float(f32),
+    Double(f64),
+    Bytes(&'a [u8]),
+    Guid([u8; 16]),
+}
+
+impl Value {
+    pub(crate) fn as_ref(&self) -> ValueRef<'_> {
+        match self {
+            Value::None => ValueRef::None,
+            Value::Num(n) => ValueRef::Num(*n),
+            Value::Float(f) => ValueRef::Float(*f),
+            Value::Double(d) => ValueRef::Double(*d),
+            Value::Bytes(b) => ValueRef::Bytes(b),
+            Value::Guid(g) => ValueRef::Guid(*g),
+        }
+    }
+}
+
+impl ValueRef<'_> {
+    pub(crate) fn to_owned(self) -> Value {
+        match self {
+            ValueRef::None => Value::None,
+            ValueRef::Num(n) => Value::Num(n),
+            ValueRef::Float(f) => Value::Float(f),
+            ValueRef::Double(d) => Value::Double(d),
+            ValueRef::Bytes(b) => Value::Bytes(b.to_vec()),
+            ValueRef::Guid(g) => Value::Guid(g),
+        }
+    }
+}
+
 /// How `!:strength` changes the computed strength.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Factor {
@@ -224,14 +261,32 @@ pub(crate) enum Quick {
     /// No shortcut: always run the entry.
     None,
     /// A plain string of `len` bytes at `off` whose first byte is `first`.
-    Str { off: usize, first: u8, len: usize },
+    Str { off: u32, first: u8, len: u16 },
     /// A plain integer equality at `off`.
     Num {
-        off: usize,
-        width: usize,
+        off: u32,
+        width: u8,
         endian: Endian,
         value: u64,
     },
+}
+
+/// What the index of a database reads of a top-level entry: the fields
+/// of an [`Entry`], borrowed from one or read in place from a record of a
+/// compiled database (without decoding the rest of it).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Head<'a> {
+    pub(crate) cont_level: u32,
+    pub(crate) flag: u8,
+    pub(crate) offset: i32,
+    pub(crate) typ: Type,
+    pub(crate) mask_op: u8,
+    pub(crate) num_mask: u64,
+    pub(crate) str_flags: u32,
+    pub(crate) str_range: u32,
+    pub(crate) reln: u8,
+    pub(crate) value: ValueRef<'a>,
+    pub(crate) vallen: usize,
 }
 
 /// One magic line with its annotations.
@@ -261,16 +316,20 @@ pub(crate) struct Entry {
     /// `!:mime`, `!:ext` and `!:apple` (rare: boxed to keep entries small).
     pub(crate) notes: Option<Box<Notes>>,
     pub(crate) factor: Option<Factor>,
-    /// For `regex` entries: the literal prefilter and the compiled
+    /// For `regex` entries: the strings it needs and the compiled
     /// expression, built on first use (boxed: most entries have none).
     pub(crate) rx: OnceLock<Box<RegexCache>>,
 }
 
+/// Sets of strings such that every match of a regex contains one string
+/// of each set.
+pub(crate) type NeedSets = Box<[Box<[Box<[u8]>]>]>;
+
 /// What a `regex` entry builds on first use.
 #[derive(Debug)]
 pub(crate) struct RegexCache {
-    /// A literal every match contains (`None`: unknown or case-insensitive).
-    pub(crate) literal: Option<Box<[u8]>>,
+    /// Sets of strings every match contains one of each (`posix::needs`).
+    pub(crate) needs: NeedSets,
     /// The compiled expression (`None` inside: not a valid POSIX ERE).
     pub(crate) regex: OnceLock<Option<regex::bytes::Regex>>,
 }
@@ -347,6 +406,55 @@ impl Entry {
         self.notes.get_or_insert_with(Box::default)
     }
 
+    /// The fields the index reads.
+    pub(crate) fn head(&self) -> Head<'_> {
+        Head {
+            cont_level: self.cont_level,
+            flag: self.flag,
+            offset: self.offset,
+            typ: self.typ,
+            mask_op: self.mask_op,
+            num_mask: self.num_mask,
+            str_flags: self.str_flags,
+            str_range: self.str_range,
+            reln: self.reln,
+            value: self.value.as_ref(),
+            vallen: self.vallen,
+        }
+    }
+
+    /// Length prefix size of a pascal string.
+    pub(crate) fn pstring_length_size(&self) -> usize {
+        pstring_length_size(self.str_flags)
+    }
+}
+
+/// Length prefix size of a pascal string with modifiers `str_flags`.
+pub(crate) fn pstring_length_size(str_flags: u32) -> usize {
+    match str_flags & sflag::PSTRING_LEN {
+        sflag::PSTRING_2_BE | sflag::PSTRING_2_LE => 2,
+        sflag::PSTRING_4_BE | sflag::PSTRING_4_LE => 4,
+        _ => 1,
+    }
+}
+
+impl Head<'_> {
+    /// The string value (empty for non-string values).
+    fn bytes(&self) -> &[u8] {
+        match self.value {
+            ValueRef::Bytes(b) => b,
+            _ => &[],
+        }
+    }
+
+    /// The integer value (0 for non-integer values).
+    fn num(&self) -> u64 {
+        match self.value {
+            ValueRef::Num(n) => n,
+            _ => 0,
+        }
+    }
+
     /// The shortcut of a top-level entry.
     pub(crate) fn quick(&self) -> Quick {
         if self.cont_level != 0
@@ -356,18 +464,17 @@ impl Entry {
         {
             return Quick::None;
         }
-        let off = self.offset as usize;
+        // Not negative (checked above).
+        let off = self.offset as u32;
         match self.typ {
             Type::String => {
                 let plain = self.str_flags & !(sflag::TEXTTEST | sflag::BINTEST) == 0;
                 let range_ok = self.str_range == 0 || self.str_range as usize >= self.vallen;
-                if let (true, true, Some(&first)) = (plain, range_ok, self.bytes().first()) {
+                if let (true, true, Some(&first), Ok(len)) =
+                    (plain, range_ok, self.bytes().first(), u16::try_from(self.vallen))
+                {
                     if self.vallen >= 1 && self.vallen <= self.bytes().len() {
-                        return Quick::Str {
-                            off,
-                            first,
-                            len: self.vallen,
-                        };
+                        return Quick::Str { off, first, len };
                     }
                 }
             }
@@ -379,11 +486,11 @@ impl Entry {
                 if self.num_mask == 0
                     && self.mask_op & op::INVERSE == 0
                     && endian != Endian::Middle
-                    && matches!(self.value, Value::Num(_))
+                    && matches!(self.value, ValueRef::Num(_))
                 {
                     return Quick::Num {
                         off,
-                        width: self.typ.size().unwrap_or(1),
+                        width: self.typ.size().unwrap_or(1) as u8,
                         endian,
                         value: self.num(),
                     };
@@ -394,13 +501,35 @@ impl Entry {
         Quick::None
     }
 
-    /// Length prefix size of a pascal string.
-    pub(crate) fn pstring_length_size(&self) -> usize {
-        match self.str_flags & sflag::PSTRING_LEN {
-            sflag::PSTRING_2_BE | sflag::PSTRING_2_LE => 2,
-            sflag::PSTRING_4_BE | sflag::PSTRING_4_LE => 4,
-            _ => 1,
+    /// The shortest buffer a top-level entry can match: its offset plus
+    /// the size `mget` checks ([`checked_size`]), when the offset is direct
+    /// and a failed read means no match (not with `!`); 0 when unknown.
+    pub(crate) fn min_len(&self) -> u32 {
+        if self.cont_level != 0
+            || self.flag & (flag::INDIR | flag::OFFNEGATIVE | flag::OFFADD | flag::INDIROFFADD) != 0
+            || self.reln == b'!'
+        {
+            return 0;
         }
+        match checked_size(self.typ, self.vallen) {
+            // Saturated: buffers are at most `text::BYTES_MAX` long.
+            Some(need) => (self.offset as u32).saturating_add(u32::try_from(need).unwrap_or(u32::MAX)),
+            None => 0,
+        }
+    }
+}
+
+/// The bytes past its offset `mget` requires in the buffer for a value of
+/// type `typ` (libmagic checks these types only).
+pub(crate) fn checked_size(typ: Type, vallen: usize) -> Option<usize> {
+    match typ {
+        Type::Byte => Some(1),
+        Type::Short(_) => Some(2),
+        Type::Long(_) | Type::Date(..) | Type::Float(_) => Some(4),
+        Type::Double(_) => Some(8),
+        Type::Guid => Some(16),
+        Type::String | Type::PString | Type::Search | Type::Octal => Some(vallen),
+        _ => None,
     }
 }
 

@@ -31,10 +31,11 @@
 //!
 //! ```text
 //! module      role
-//! parse       magic(5) text -> entries      mgc       compiled magic.mgc -> entries
+//! parse       magic(5) text -> entries      mgc       magic.mgc records, packed
+//! compiled    loading magic.mgc             set       groups, decoded on first use
 //! database    sets, strength order, index   strength  libmagic's strength
 //! matcher     soft-magic interpreter        format    printf subset, dates, escapes
-//! posix       POSIX ERE -> regex            der       ASN.1 DER walking
+//! posix       POSIX ERE -> regex, needs     der       ASN.1 DER walking
 //! encoding    text encodings                text      text descriptions
 //! json/csv/tar/elf/cdf  checks in code      magic     the pipeline, Outcome
 //! builtin     built-in web database
@@ -48,11 +49,19 @@
 //! `search` tests and the text scans, `thiserror` for the error types.
 //!
 //! Speed: top-level entries are scanned through a dense index with
-//! first-byte and integer shortcuts, `search` tests jump with `memchr`,
-//! `regex` tests are skipped when a literal they need is absent, and the
-//! common text encodings are decided without copying the buffer: about
-//! 5-7 times libmagic's `magic_buffer` on the parity corpus
-//! (`scripts/bench-conan`).
+//! first-byte, integer and length shortcuts, `search` tests jump with
+//! `memchr`, `regex` tests are skipped when strings every match needs are
+//! absent (and compiled on first use), and the common text encodings are
+//! decided without copying the buffer: about 7-8 times libmagic's
+//! `magic_buffer` on the parity corpus (`scripts/bench-conan`).
+//!
+//! Start-up: without `unsafe` there is no `mmap`, so `magic.mgc` is read,
+//! through a small buffer. Fresh memory is what a start-up pays for most,
+//! so loading keeps only the index and the packed top-level records of
+//! the main set; an entry is decoded when the matcher first reaches it,
+//! and its continuations and the named set are read from the still open
+//! file when first needed ([`Database::load`]). `conan` on one small file
+//! starts about 1.3-1.7 times as fast as `file` (`scripts/bench-conan`).
 //!
 //! No async runtime and no C: matching is plain code over a byte slice,
 //! bounded in recursion (`use` and `indirect` depth 50 as in libmagic) and
@@ -84,6 +93,7 @@
 
 mod builtin;
 mod cdf;
+mod compiled;
 mod csv;
 mod database;
 mod der;
@@ -97,6 +107,7 @@ mod matcher;
 mod mgc;
 mod parse;
 mod posix;
+mod set;
 mod strength;
 mod tar;
 mod text;

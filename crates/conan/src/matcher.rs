@@ -10,9 +10,11 @@
 
 use crate::database::{Database, Top};
 use crate::entry::{
-    DateKind, Endian, Entry, MAX_STRING, Quick, RegexCache, Type, Value, flag, op, sflag, sign_extend,
+    DateKind, Endian, Entry, MAX_STRING, NeedSets, Quick, RegexCache, Type, Value, checked_size, flag, op,
+    sflag, sign_extend,
 };
 use crate::format::{self, Arg};
+use crate::set::Set;
 use crate::{der, posix};
 
 /// libmagic's `FILE_INDIR_MAX` and `FILE_NAME_MAX`.
@@ -146,7 +148,17 @@ pub(crate) fn softmagic(
     };
     let mut returnval = false;
     let mut found = false;
-    let rv = m.run(&db.main, buf, 0, mode, text, false, &mut returnval, &mut found);
+    let rv = m.run(
+        &db.main,
+        0..db.main.len(),
+        buf,
+        0,
+        mode,
+        text,
+        false,
+        &mut returnval,
+        &mut found,
+    );
     Found {
         matched: matches!(rv, Ok(true)) || (rv.is_err() && !m.out.is_empty()),
         desc: m.out,
@@ -158,10 +170,13 @@ pub(crate) fn softmagic(
 /// Whether the shortcut of a top-level entry proves it cannot match
 /// (exactly when `mget` + `magiccheck` would fail).
 fn quick_reject(t: &Top, buf: &[u8]) -> bool {
+    if (buf.len() as u64) < u64::from(t.min_len) {
+        return true;
+    }
     match t.quick {
         Quick::None => false,
-        Quick::Str { off, first, len } => match buf.get(off) {
-            Some(&c) => c != first || buf.len() - off < len,
+        Quick::Str { off, first, len } => match buf.get(off as usize) {
+            Some(&c) => c != first || buf.len() - (off as usize) < usize::from(len),
             None => true,
         },
         Quick::Num {
@@ -169,13 +184,37 @@ fn quick_reject(t: &Top, buf: &[u8]) -> bool {
             width,
             endian,
             value,
-        } => match buf.get(off..off + width) {
+        } => match buf.get(off as usize..off as usize + usize::from(width)) {
             Some(bytes) => {
-                let v = read_int(bytes, width, endian);
+                let v = read_int(bytes, usize::from(width), endian);
                 sign_extend(t.typ, t.unsigned, v) != value
             }
             None => true,
         },
+    }
+}
+
+/// The strings a `regex` test checks before running its expression (see
+/// `posix::needs`): at most four sets, those with the longest strings
+/// first; under `/c` only those without letters.
+fn regex_needs(pattern: &[u8], icase: bool) -> NeedSets {
+    let mut needs = posix::needs(pattern);
+    if icase {
+        needs.retain(|set| set.iter().all(|s| !s.iter().any(u8::is_ascii_alphabetic)));
+    }
+    needs.sort_by_key(|set| std::cmp::Reverse(set.iter().map(Vec::len).min().unwrap_or(0)));
+    needs.truncate(4);
+    needs
+        .into_iter()
+        .map(|set| set.into_iter().map(Vec::into_boxed_slice).collect())
+        .collect()
+}
+
+/// Whether `hay` contains `needle`.
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    match needle {
+        [b] => memchr::memchr(*b, hay).is_some(),
+        _ => memchr::memmem::find(hay, needle).is_some(),
     }
 }
 
@@ -428,11 +467,13 @@ impl<'d> Matcher<'d> {
             || (m.flag & mode.bit()) != mode.bit()
     }
 
-    /// libmagic's `match`. Returns `returnval`.
+    /// libmagic's `match` over the groups `groups` of `set`. Returns
+    /// `returnval`.
     #[allow(clippy::too_many_arguments)]
     fn run<'a>(
         &mut self,
-        set: &'d [Entry],
+        set: &'d Set,
+        groups: std::ops::Range<usize>,
         b: Buf<'a>,
         base: u32,
         mode: Mode,
@@ -441,67 +482,43 @@ impl<'d> Matcher<'d> {
         returnval: &mut bool,
         found_match: &mut bool,
     ) -> Result<bool, Abort> {
-        let mut cont_level = 0usize;
         self.enter_level(0);
         let mut bb: &'a [u8] = b.f;
-        let mut idx = 0usize;
-        let n = set.len();
-        let tops = std::ptr::eq(set, self.db.main.as_slice()).then_some(self.db.tops.as_slice());
-        'top: while idx < n {
-            let m = &set[idx];
-            let skip_to_next = |idx: &mut usize| {
-                while *idx + 1 < n && set[*idx + 1].cont_level != 0 {
-                    *idx += 1;
-                }
-            };
+        let tops = std::ptr::eq(set, &self.db.main).then_some(self.db.tops.as_slice());
+        let mut g = groups.start;
+        // Each turn is one group: its top-level entry, then its
+        // continuations while they apply. `continue 'top` goes on with the
+        // next group.
+        'top: while g < groups.end {
             if let Some(tops) = tops {
-                if m.cont_level == 0 {
-                    // Find the next top-level entry that may match.
-                    let mut ti = tops.partition_point(|t| t.start < idx);
-                    while ti < tops.len() {
-                        let t = &tops[ti];
-                        let skip = t.only_text == Some(!text)
-                            || (t.tests & mode.bit()) != mode.bit()
-                            || quick_reject(t, b.f);
-                        if !skip {
-                            break;
-                        }
-                        ti += 1;
+                // Find the next top-level entry that may match.
+                while g < groups.end {
+                    let t = &tops[g];
+                    let skip = t.only_text == Some(!text)
+                        || (t.tests & mode.bit()) != mode.bit()
+                        || quick_reject(t, b.f);
+                    if !skip {
+                        break;
                     }
-                    match tops.get(ti) {
-                        Some(t) => idx = t.start,
-                        None => break,
-                    }
+                    g += 1;
+                }
+                if g == groups.end {
+                    break;
                 }
             }
-            let m = &set[idx];
+            let group = g;
+            g += 1;
+            let m = set.top(group);
             if Self::skips(m, mode, text) {
-                skip_to_next(&mut idx);
-                cont_level = 0;
-                idx += 1;
                 continue;
             }
-            let Some(nb) = self.set_offset(m, b, base, cont_level) else {
-                skip_to_next(&mut idx);
-                cont_level = 0;
-                idx += 1;
+            let Some(nb) = self.set_offset(m, b, base, 0) else {
                 continue;
             };
             if let Some(x) = nb {
                 bb = x;
             }
-            let flush = match self.mget(
-                m,
-                bb,
-                b,
-                base,
-                cont_level,
-                mode,
-                text,
-                flip,
-                returnval,
-                found_match,
-            )? {
+            let flush = match self.mget(m, bb, b, base, 0, mode, text, flip, returnval, found_match)? {
                 false => m.reln != b'!',
                 true => {
                     if m.typ == Type::Indirect {
@@ -512,9 +529,6 @@ impl<'d> Matcher<'d> {
                 }
             };
             if flush {
-                skip_to_next(&mut idx);
-                cont_level = 0;
-                idx += 1;
                 continue;
             }
             self.annotate(m);
@@ -527,20 +541,13 @@ impl<'d> Matcher<'d> {
                 self.mprint(m, bb);
             }
             match self.moffset(m, bb) {
-                Some(o) => self.level(cont_level).off = o,
-                None => {
-                    skip_to_next(&mut idx);
-                    cont_level = 0;
-                    idx += 1;
-                    continue;
-                }
+                Some(o) => self.level(0).off = o,
+                None => continue,
             }
-            cont_level += 1;
+            let mut cont_level = 1usize;
             self.enter_level(cont_level);
 
-            while idx + 1 < n && set[idx + 1].cont_level != 0 {
-                idx += 1;
-                let m = &set[idx];
+            for m in set.rest(group) {
                 let ml = m.cont_level as usize;
                 if cont_level < ml {
                     continue;
@@ -549,9 +556,6 @@ impl<'d> Matcher<'d> {
                     cont_level = ml;
                 }
                 let Some(nb) = self.set_offset(m, b, base, cont_level) else {
-                    skip_to_next(&mut idx);
-                    cont_level = 0;
-                    idx += 1;
                     continue 'top;
                 };
                 if let Some(x) = nb {
@@ -632,8 +636,6 @@ impl<'d> Matcher<'d> {
                 self.printed_something = false;
                 self.firstline = false;
             }
-            cont_level = 0;
-            idx += 1;
         }
         Ok(*returnval)
     }
@@ -977,16 +979,7 @@ impl<'d> Matcher<'d> {
             self.offset = offset as i32;
         }
 
-        let need = match m.typ {
-            Type::Byte => Some(1),
-            Type::Short(_) => Some(2),
-            Type::Long(_) | Type::Date(..) | Type::Float(_) => Some(4),
-            Type::Double(_) => Some(8),
-            Type::Guid => Some(16),
-            Type::String | Type::PString | Type::Search | Type::Octal => Some(m.vallen),
-            _ => None,
-        };
-        if let Some(i) = need {
+        if let Some(i) = checked_size(m.typ, m.vallen) {
             if oob(nbytes, offset, i) {
                 return Ok(false);
             }
@@ -1012,8 +1005,10 @@ impl<'d> Matcher<'d> {
                 let saved = std::mem::take(&mut self.out);
                 let mut rv_inner = false;
                 let mut found_inner = false;
+                let db = self.db;
                 let rv = self.run(
-                    &self.db.main,
+                    &db.main,
+                    0..db.main.len(),
                     sub,
                     0,
                     Mode::Binary,
@@ -1048,7 +1043,7 @@ impl<'d> Matcher<'d> {
                     name = &name[1..];
                     flip = !flip;
                 }
-                let &(start, end) = self.db.names.get(name).ok_or(Abort::MissingName)?;
+                let group = self.db.named_group(name).ok_or(Abort::MissingName)?;
                 let saved_li = self.li.clone();
                 let oneed = self.need_separator;
                 if m.has(flag::NOSPACE) {
@@ -1059,7 +1054,8 @@ impl<'d> Matcher<'d> {
                 let eoffset = self.eoffset;
                 let db = self.db;
                 let rv = self.run(
-                    &db.named[start..end],
+                    db.named(),
+                    group..group + 1,
                     b,
                     offset.wrapping_add(base),
                     mode,
@@ -1309,22 +1305,18 @@ impl<'d> Matcher<'d> {
                 // regexec sees a C string: the last byte is cut and a NUL ends it.
                 let hay = cstr(&region[..region.len().saturating_sub(1)]);
                 let icase = m.str_flags & sflag::IGNORE_CASE != 0;
-                // Most expressions need a literal the buffer does not have:
+                // Most expressions need strings the buffer does not have:
                 // then there is nothing to compile or run.
                 let cache = m.rx.get_or_init(|| {
                     Box::new(RegexCache {
-                        literal: if icase {
-                            None
-                        } else {
-                            posix::required_literal(m.bytes()).map(Vec::into_boxed_slice)
-                        },
+                        needs: regex_needs(m.bytes(), icase),
                         regex: std::sync::OnceLock::new(),
                     })
                 });
                 let absent = cache
-                    .literal
-                    .as_deref()
-                    .is_some_and(|l| memchr::memmem::find(hay, l).is_none());
+                    .needs
+                    .iter()
+                    .any(|set| !set.iter().any(|s| contains(hay, s)));
                 let found = if absent {
                     None
                 } else {

@@ -11,11 +11,8 @@ use regex::bytes::{Regex, RegexBuilder};
 
 /// Compiles a magic `regex` value; `None` when it is not a valid POSIX ERE.
 pub(crate) fn compile(pattern: &[u8], ignore_case: bool) -> Option<Regex> {
-    let pattern = match memchr::memchr(0, pattern) {
-        Some(n) => &pattern[..n],
-        None => pattern,
-    };
-    let translated = translate(pattern)?;
+    let pattern = until_nul(pattern);
+    let translated = translate(pattern, &tokens(pattern)?)?;
     RegexBuilder::new(&translated)
         .unicode(false)
         .multi_line(true)
@@ -26,169 +23,77 @@ pub(crate) fn compile(pattern: &[u8], ignore_case: bool) -> Option<Regex> {
         .ok()
 }
 
+/// A C string ends at its first NUL.
+fn until_nul(p: &[u8]) -> &[u8] {
+    match memchr::memchr(0, p) {
+        Some(n) => &p[..n],
+        None => p,
+    }
+}
+
 fn push_byte(out: &mut String, c: u8) {
     if c.is_ascii_alphanumeric() || c == b'_' {
         out.push(char::from(c));
     } else {
-        out.push_str(&format!("\\x{c:02x}"));
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        out.push_str("\\x");
+        out.push(char::from(HEX[usize::from(c >> 4)]));
+        out.push(char::from(HEX[usize::from(c & 15)]));
     }
 }
 
-/// A byte string every match of the POSIX ERE `p` contains, if one of at
-/// least two bytes can be found cheaply: checking it with `memchr::memmem`
-/// rejects most buffers without compiling or running the expression.
-/// Conservative: alternations, groups and classes end a literal, an
-/// optional repetition drops the byte it applies to.
-pub(crate) fn required_literal(p: &[u8]) -> Option<Vec<u8>> {
-    let p = match memchr::memchr(0, p) {
-        Some(n) => &p[..n],
-        None => p,
-    };
-    let mut best: Vec<u8> = Vec::new();
-    let mut run: Vec<u8> = Vec::new();
-    let mut depth = 0usize;
-    let flush = |run: &mut Vec<u8>, best: &mut Vec<u8>| {
-        if run.len() > best.len() {
-            *best = std::mem::take(run);
-        }
-        run.clear();
-    };
-    // Whether the last token was a literal byte pushed on `run`.
-    let mut last_literal = false;
-    let mut i = 0;
-    while i < p.len() {
-        let c = p[i];
-        match c {
-            b'|' => return None,
-            b'\\' => {
-                let &e = p.get(i + 1)?;
-                i += 2;
-                if e.is_ascii_alphanumeric() && !matches!(e, b'w' | b'W' | b's' | b'S' | b'b' | b'B')
-                    || !e.is_ascii_alphanumeric() && !matches!(e, b'<' | b'>')
-                {
-                    if e.is_ascii_digit() {
-                        return None;
-                    }
-                    if depth == 0 {
-                        run.push(e);
-                        last_literal = true;
-                    } else {
-                        last_literal = false;
-                    }
-                    continue;
-                }
-                flush(&mut run, &mut best);
-                last_literal = false;
-                continue;
-            }
-            b'[' => {
-                let (_, used) = bracket(&p[i..])?;
-                i += used;
-                flush(&mut run, &mut best);
-                last_literal = false;
-                continue;
-            }
-            b'(' => {
-                depth += 1;
-                flush(&mut run, &mut best);
-                last_literal = false;
-            }
-            b')' => {
-                depth = depth.saturating_sub(1);
-                flush(&mut run, &mut best);
-                last_literal = false;
-            }
-            b'*' | b'?' => {
-                if last_literal {
-                    run.pop();
-                }
-                flush(&mut run, &mut best);
-                last_literal = false;
-            }
-            b'+' => {
-                flush(&mut run, &mut best);
-                last_literal = false;
-            }
-            b'{' => {
-                // An interval after an atom: `{0...}` makes it optional.
-                let close = p[i..].iter().position(|&x| x == b'}');
-                let body = close.map(|k| &p[i + 1..i + k]);
-                let interval = body.is_some_and(|b| {
-                    !b.is_empty() && b.iter().all(|&x| x.is_ascii_digit() || x == b',') && b[0] != b','
-                });
-                if interval {
-                    if last_literal && body.is_some_and(|b| b[0] == b'0') {
-                        run.pop();
-                    }
-                    flush(&mut run, &mut best);
-                    last_literal = false;
-                    i += close.unwrap_or(0) + 1;
-                    continue;
-                }
-                if depth == 0 {
-                    run.push(b'{');
-                    last_literal = true;
-                }
-            }
-            b'.' | b'^' | b'$' => {
-                flush(&mut run, &mut best);
-                last_literal = false;
-            }
-            _ => {
-                if depth == 0 {
-                    run.push(c);
-                    last_literal = true;
-                } else {
-                    last_literal = false;
-                }
-            }
-        }
-        i += 1;
-    }
-    flush(&mut run, &mut best);
-    (best.len() >= 2).then_some(best)
+/// One token of a POSIX ERE, as the translation reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    /// A byte that matches itself.
+    Byte(u8),
+    /// A set of bytes: `.`, a bracket expression, `\w`... (where it is in
+    /// the expression).
+    Class(std::ops::Range<usize>),
+    /// A zero-width assertion, in `regex` syntax: `^`, `$`, `\b`, `\B`.
+    Assert(&'static str),
+    Open,
+    Close,
+    Alt,
+    /// A repetition of the previous atom (where it is in the expression:
+    /// `*`, `+`, `?` or an interval, the same in `regex` syntax), and
+    /// whether it may repeat it zero times.
+    Repeat {
+        at: std::ops::Range<usize>,
+        optional: bool,
+    },
 }
 
-/// Rewrites a POSIX ERE into `regex` syntax.
-fn translate(p: &[u8]) -> Option<String> {
-    let mut out = String::with_capacity(p.len() * 2);
+/// Splits a POSIX ERE into tokens; `None` when `regex` cannot have it
+/// (back-references, a trailing backslash, an unclosed bracket).
+fn tokens(p: &[u8]) -> Option<Vec<Token>> {
+    let mut out = Vec::with_capacity(p.len());
+    // Bracket expressions are translated to find where they end.
+    let mut scratch = String::new();
     let mut i = 0;
     // Whether the previous token can take a repetition operator.
     let mut atom = false;
     while i < p.len() {
         let c = p[i];
-        match c {
+        let start = i;
+        let (token, is_atom) = match c {
             b'\\' => {
                 i += 1;
                 let &e = p.get(i)?;
-                match e {
-                    b'<' | b'>' => {
-                        out.push_str("\\b");
-                        atom = false;
-                    }
-                    b'w' | b'W' | b's' | b'S' => {
-                        out.push('\\');
-                        out.push(char::from(e));
-                        atom = true;
-                    }
-                    b'b' | b'B' => {
-                        out.push('\\');
-                        out.push(char::from(e));
-                        atom = false;
-                    }
-                    b'1'..=b'9' => return None, // back-references
-                    _ => {
-                        push_byte(&mut out, e);
-                        atom = true;
-                    }
-                }
                 i += 1;
+                match e {
+                    b'<' | b'>' => (Token::Assert("\\b"), false),
+                    b'w' | b'W' | b's' | b'S' => (Token::Class(start..i), true),
+                    b'b' => (Token::Assert("\\b"), false),
+                    b'B' => (Token::Assert("\\B"), false),
+                    b'1'..=b'9' => return None, // back-references
+                    _ => (Token::Byte(e), true),
+                }
             }
             b'[' => {
-                let (class, used) = bracket(&p[i..])?;
-                out.push_str(&class);
-                i += used;
-                atom = true;
+                scratch.clear();
+                i += bracket(&p[i..], &mut scratch)?;
+                (Token::Class(start..i), true)
             }
             b'{' => {
                 // An interval only after an atom and when well formed.
@@ -203,71 +108,270 @@ fn translate(p: &[u8]) -> Option<String> {
                     });
                 match (ok, close) {
                     (true, Some(k)) => {
-                        out.push_str(std::str::from_utf8(&p[i..=i + k]).ok()?);
+                        let body = &p[i + 1..i + k];
+                        let min = body.split(|&x| x == b',').next().unwrap_or(body);
                         i += k + 1;
+                        let optional = min.iter().all(|&d| d == b'0');
                         // a repetition cannot itself be repeated in `regex`
-                        atom = false;
+                        (
+                            Token::Repeat {
+                                at: start..i,
+                                optional,
+                            },
+                            false,
+                        )
                     }
                     _ => {
-                        out.push_str("\\{");
                         i += 1;
-                        atom = true;
+                        (Token::Byte(b'{'), true)
                     }
                 }
             }
-            b'*' | b'+' | b'?' => {
-                if atom {
-                    out.push(char::from(c));
-                    atom = false;
-                    // POSIX allows stacked repetitions (a**); regex does not.
-                    while matches!(p.get(i + 1), Some(b'*' | b'+' | b'?')) {
-                        i += 1;
-                    }
-                } else {
-                    push_byte(&mut out, c);
-                    atom = true;
+            b'*' | b'+' | b'?' if atom => {
+                i += 1;
+                // POSIX allows stacked repetitions (a**); regex does not.
+                while matches!(p.get(i), Some(b'*' | b'+' | b'?')) {
+                    i += 1;
                 }
-                i += 1;
-            }
-            b'(' => {
-                out.push('(');
-                atom = false;
-                i += 1;
-            }
-            b')' => {
-                out.push(')');
-                atom = true;
-                i += 1;
-            }
-            b'|' => {
-                out.push('|');
-                atom = false;
-                i += 1;
-            }
-            b'^' | b'$' => {
-                out.push(char::from(c));
-                atom = false;
-                i += 1;
-            }
-            b'.' => {
-                out.push('.');
-                atom = true;
-                i += 1;
+                (
+                    Token::Repeat {
+                        at: start..start + 1,
+                        optional: c != b'+',
+                    },
+                    false,
+                )
             }
             _ => {
-                push_byte(&mut out, c);
-                atom = true;
                 i += 1;
+                match c {
+                    b'(' => (Token::Open, false),
+                    b')' => (Token::Close, true),
+                    b'|' => (Token::Alt, false),
+                    b'^' => (Token::Assert("^"), false),
+                    b'$' => (Token::Assert("$"), false),
+                    b'.' => (Token::Class(start..i), true),
+                    _ => (Token::Byte(c), true),
+                }
             }
+        };
+        out.push(token);
+        atom = is_atom;
+    }
+    Some(out)
+}
+
+/// Writes the tokens of `p` in `regex` syntax.
+fn translate(p: &[u8], tokens: &[Token]) -> Option<String> {
+    let mut out = String::with_capacity(p.len() * 2);
+    for t in tokens {
+        match t {
+            Token::Byte(c) => push_byte(&mut out, *c),
+            Token::Class(at) if p[at.start] == b'[' => {
+                bracket(&p[at.start..], &mut out)?;
+            }
+            // `.`, `\w`, `\W`, `\s`, `\S`; repetitions.
+            Token::Class(at) | Token::Repeat { at, .. } => {
+                out.push_str(std::str::from_utf8(&p[at.clone()]).ok()?);
+            }
+            Token::Assert(s) => out.push_str(s),
+            Token::Open => out.push('('),
+            Token::Close => out.push(')'),
+            Token::Alt => out.push('|'),
         }
     }
     Some(out)
 }
 
-/// Translates a bracket expression starting at `p[0] == '['`; returns the
-/// class and the number of bytes used.
-fn bracket(p: &[u8]) -> Option<(String, usize)> {
-    let mut out = String::from("[");
+/// Most sets of strings the analysis keeps (a cross product grows fast).
+const MAX_SET: usize = 16;
+
+/// Sets of byte strings such that every match of an expression contains
+/// one string of each set: [`needs`].
+pub(crate) type Needs = Vec<Vec<Vec<u8>>>;
+
+/// What a part of an expression says about the text it matches.
+#[derive(Default)]
+struct Facts {
+    /// The strings it matches, when they are few and known.
+    exact: Option<Vec<Vec<u8>>>,
+    /// Sets of strings one of each the text it matches contains.
+    needs: Needs,
+}
+
+/// Adds `set` to `needs` unless it is trivial (has the empty string).
+fn need(needs: &mut Needs, set: Vec<Vec<u8>>) {
+    if !set.is_empty() && set.iter().all(|s| !s.is_empty()) && !needs.contains(&set) {
+        needs.push(set);
+    }
+}
+
+/// Sets of byte strings such that every match of the POSIX ERE `p`
+/// contains one string of each set (`regex` compiled the way [`compile`]
+/// does, case-sensitive): checking them with `memchr::memmem` rejects
+/// most buffers without compiling or running the expression. From the
+/// literal bytes of the expression, with their alternations (`(a|b)` needs
+/// `a` or `b`) and repetitions (`x+` needs `x`, `x*` nothing); classes and
+/// `.` end a string. Empty when nothing is known.
+pub(crate) fn needs(p: &[u8]) -> Needs {
+    let Some(tokens) = tokens(until_nul(p)) else {
+        return Needs::new();
+    };
+    let mut pos = 0;
+    let facts = alternation(&tokens, &mut pos);
+    if pos != tokens.len() {
+        // An unbalanced parenthesis: `regex` rejects it anyway.
+        return Needs::new();
+    }
+    let mut needs = facts.needs;
+    if let Some(exact) = facts.exact {
+        need(&mut needs, exact);
+    }
+    needs
+}
+
+/// `branch ('|' branch)*`, up to a `)` or the end.
+fn alternation(tokens: &[Token], pos: &mut usize) -> Facts {
+    let mut branches = vec![branch(tokens, pos)];
+    while tokens.get(*pos) == Some(&Token::Alt) {
+        *pos += 1;
+        branches.push(branch(tokens, pos));
+    }
+    if branches.len() == 1 {
+        return branches.pop().unwrap_or_default();
+    }
+    // One of the branches matches: only their exact strings, together,
+    // are known.
+    let mut exact = Some(Vec::new());
+    for b in branches {
+        exact = match (exact, b.exact) {
+            (Some(mut all), Some(e)) if all.len() + e.len() <= MAX_SET => {
+                all.extend(e);
+                Some(all)
+            }
+            _ => None,
+        };
+    }
+    Facts {
+        exact,
+        needs: Needs::new(),
+    }
+}
+
+/// A sequence of repeated atoms, up to a `|`, a `)` or the end.
+fn branch(tokens: &[Token], pos: &mut usize) -> Facts {
+    let mut needs = Needs::new();
+    // The strings the atoms read so far match, while they are known.
+    let mut run: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut exact = true;
+    while let Some(t) = tokens.get(*pos) {
+        // The common case first: a byte that is not repeated extends the
+        // strings; an assertion matches no text.
+        let repeated = matches!(tokens.get(*pos + 1), Some(Token::Repeat { .. }));
+        match t {
+            Token::Byte(c) if !repeated => {
+                *pos += 1;
+                for s in &mut run {
+                    s.push(*c);
+                }
+                continue;
+            }
+            Token::Assert(_) if !repeated => {
+                *pos += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let mut atom = match t {
+            Token::Alt | Token::Close => break,
+            Token::Byte(c) => {
+                *pos += 1;
+                Facts {
+                    exact: Some(vec![vec![*c]]),
+                    needs: Needs::new(),
+                }
+            }
+            Token::Assert(_) => {
+                *pos += 1;
+                Facts {
+                    exact: Some(vec![Vec::new()]),
+                    needs: Needs::new(),
+                }
+            }
+            Token::Class(_) => {
+                *pos += 1;
+                Facts::default()
+            }
+            Token::Open => {
+                *pos += 1;
+                let inner = alternation(tokens, pos);
+                if tokens.get(*pos) != Some(&Token::Close) {
+                    // Unbalanced: `regex` rejects it anyway.
+                    *pos = tokens.len() + 1;
+                    return Facts::default();
+                }
+                *pos += 1;
+                inner
+            }
+            // The tokenizer makes a repetition without an atom a byte.
+            Token::Repeat { .. } => {
+                *pos = tokens.len() + 1;
+                return Facts::default();
+            }
+        };
+        if let Some(Token::Repeat { optional, .. }) = tokens.get(*pos) {
+            *pos += 1;
+            atom = if *optional {
+                Facts::default()
+            } else {
+                // Repeated at least once: what one copy needs.
+                let mut needs = atom.needs;
+                if let Some(e) = atom.exact {
+                    need(&mut needs, e);
+                }
+                Facts { exact: None, needs }
+            };
+        }
+        for set in atom.needs {
+            need(&mut needs, set);
+        }
+        match atom.exact {
+            Some(e) if run.len() * e.len() <= MAX_SET => {
+                run = run
+                    .iter()
+                    .flat_map(|a| {
+                        e.iter().map(move |b| {
+                            let mut s = a.clone();
+                            s.extend_from_slice(b);
+                            s
+                        })
+                    })
+                    .collect();
+            }
+            Some(e) => {
+                // Too many together: each part is still needed.
+                need(&mut needs, std::mem::replace(&mut run, e));
+                exact = false;
+            }
+            None => {
+                need(&mut needs, std::mem::replace(&mut run, vec![Vec::new()]));
+                exact = false;
+            }
+        }
+    }
+    if exact {
+        return Facts {
+            exact: Some(run),
+            needs,
+        };
+    }
+    need(&mut needs, run);
+    Facts { exact: None, needs }
+}
+
+/// Translates a bracket expression starting at `p[0] == '['` onto `out`;
+/// returns the number of bytes used.
+fn bracket(p: &[u8], out: &mut String) -> Option<usize> {
+    out.push('[');
     let mut i = 1;
     if p.get(i) == Some(&b'^') {
         out.push('^');
@@ -278,7 +382,7 @@ fn bracket(p: &[u8]) -> Option<(String, usize)> {
         let &c = p.get(i)?;
         if c == b']' && !first {
             out.push(']');
-            return Some((out, i + 1));
+            return Some(i + 1);
         }
         first = false;
         if c == b'[' {
@@ -292,7 +396,7 @@ fn bracket(p: &[u8]) -> Option<(String, usize)> {
                     out.push_str(":]");
                 } else {
                     for &b in name {
-                        push_byte(&mut out, b);
+                        push_byte(out, b);
                     }
                 }
                 i += 2 + end + 2;
@@ -309,7 +413,7 @@ fn bracket(p: &[u8]) -> Option<(String, usize)> {
             i += 1;
             continue;
         }
-        push_byte(&mut out, c);
+        push_byte(out, c);
         i += 1;
     }
 }
@@ -324,30 +428,77 @@ mod tests {
             .is_match(hay.as_bytes())
     }
 
+    fn needs_of(p: &str) -> Vec<Vec<String>> {
+        needs(p.as_bytes())
+            .into_iter()
+            .map(|set| {
+                set.into_iter()
+                    .map(|s| String::from_utf8(s).expect("ascii"))
+                    .collect()
+            })
+            .collect()
+    }
+
     #[test]
-    fn required_literals() {
-        let lit = |p: &str| required_literal(p.as_bytes()).map(|v| String::from_utf8(v).expect("ascii"));
-        assert_eq!(lit("^#!.*perl"), Some("perl".into()));
-        assert_eq!(lit("^[[:space:]]*#include"), Some("#include".into()));
-        assert_eq!(lit("colou?r"), Some("colo".into()));
-        assert_eq!(lit("ab{0,2}cd"), Some("cd".into()));
-        assert_eq!(lit("a|bcd"), None);
-        assert_eq!(lit("(abc)+xy"), Some("xy".into()));
-        assert_eq!(lit("\\.TH"), Some(".TH".into()));
-        assert_eq!(lit("x\\<y"), None);
-        // Whatever the literal, it must be in every match.
-        for (p, hay) in [
+    fn needed_strings() {
+        let one = |s: &[&str]| -> Vec<Vec<String>> { s.iter().map(|x| vec![x.to_string()]).collect() };
+        assert_eq!(needs_of("^#!.*perl"), one(&["#!", "perl"]));
+        assert_eq!(needs_of("^[[:space:]]*#include"), one(&["#include"]));
+        assert_eq!(needs_of("colou?r"), one(&["colo", "r"]));
+        assert_eq!(needs_of("ab{0,2}cd"), one(&["a", "cd"]));
+        assert_eq!(needs_of("(abc)+xy"), one(&["abc", "xy"]));
+        assert_eq!(needs_of("\\.TH"), one(&[".TH"]));
+        assert_eq!(needs_of("^[!-?A-~]{1,255}(\t[^\t]+){11}"), one(&["\t"]));
+        assert_eq!(needs_of("a{2}{3}"), one(&["a", "{3}"]));
+        assert_eq!(needs_of("*a"), one(&["*a"]));
+        assert_eq!(needs_of("a|bcd"), vec![vec!["a".to_string(), "bcd".to_string()]]);
+        assert_eq!(
+            needs_of("^export (function|class) "),
+            vec![vec!["export function ".to_string(), "export class ".to_string()]]
+        );
+        assert_eq!(needs_of("(a|b*)c"), one(&["c"]));
+        assert_eq!(needs_of("a(b|c)?d"), one(&["a", "d"]));
+        assert_eq!(
+            needs_of("a(|b)c"),
+            vec![vec!["ac".to_string(), "abc".to_string()]]
+        );
+        // Nothing is known of what `regex` rejects.
+        for p in ["(a", "a)", "a\\1", "[ab"] {
+            assert!(needs_of(p).is_empty(), "{p}");
+        }
+    }
+
+    /// Whenever an expression matches, the text has what it needs.
+    #[test]
+    fn needs_hold_in_matches() {
+        let cases = [
             ("^#!.*perl", "#!/usr/bin/perl -w"),
             ("colou?r", "color"),
             ("ab{0,2}cd", "acd"),
-        ] {
-            let l = required_literal(p.as_bytes()).expect("literal");
-            assert!(memchr::memmem::find(hay.as_bytes(), &l).is_some(), "{p}");
-            assert!(
-                compile(p.as_bytes(), false)
-                    .expect("compiles")
-                    .is_match(hay.as_bytes())
-            );
+            ("a|bcd", "xbcd"),
+            ("^export (function|class) ", "export class X"),
+            ("^(CFLAGS|VPATH|LDFLAGS|all:|\\.PRECIOUS)", ".PRECIOUS: x"),
+            (
+                "^[!-?A-~]{1,255}(\t[^\t]+){11}",
+                "a\tb\tc\td\te\tf\tg\th\ti\tj\tk\tl",
+            ),
+            ("(a|b*)c", "c"),
+            ("a(|b)c", "ac"),
+            ("^(:|;)", ";x"),
+            ("a+?b", "ab"),
+            ("(ab){0}c", "c"),
+            ("(ab){1,}c", "ababc"),
+            ("[[:digit:]]+\\.[0-9]", "3.1"),
+        ];
+        for (p, hay) in cases {
+            let rx = compile(p.as_bytes(), false).expect("compiles");
+            let m = rx.is_match(hay.as_bytes());
+            let held = needs(p.as_bytes()).iter().all(|set| {
+                set.iter()
+                    .any(|s| memchr::memmem::find(hay.as_bytes(), s).is_some())
+            });
+            assert!(m, "{p} should match {hay:?}");
+            assert!(held, "{p}: needs do not hold in {hay:?}");
         }
     }
 
@@ -383,7 +534,7 @@ mod magdir {
         let db = crate::Database::load(std::path::Path::new(&dir)).expect("Magdir loads");
         let mut failed = Vec::new();
         let mut n = 0;
-        for e in db.main.iter().chain(db.named.iter()) {
+        for e in db.main.iter().chain(db.named().iter()) {
             if e.typ == crate::entry::Type::Regex {
                 n += 1;
                 let icase = e.str_flags & crate::entry::sflag::IGNORE_CASE != 0;
