@@ -15,7 +15,7 @@
 //! `!:strength`), libmagic's strength ordering, the printf-style
 //! descriptions, and the checks libmagic does in C (empty files, text
 //! encodings and line terminators, tar, JSON, CSV, ELF details such as
-//! "dynamically linked, interpreter ..., BuildID[sha1]=..., stripped",
+//! `dynamically linked, interpreter ..., BuildID[sha1]=..., stripped`,
 //! ASN.1 `der`, file modes), `file -k` (every match). It reads the
 //! compiled `magic.mgc` of file 5.44 (format 18) as well as text magic
 //! files, and has a small built-in database of web types
