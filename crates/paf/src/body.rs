@@ -1,11 +1,14 @@
 //! Request bodies, with the server's size limit enforced as they stream.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
+
+use crate::service::ConnInfo;
 
 /// A request body as a paf service receives it: hyper's streaming body,
 /// cut with [`BodyError::TooLarge`] once it passes the server's maximum.
@@ -16,6 +19,7 @@ pub struct Body {
     inner: Incoming,
     remaining: u64,
     limit: u64,
+    conn: Arc<ConnInfo>,
 }
 
 /// A request body could not be read.
@@ -34,12 +38,19 @@ pub enum BodyError {
 }
 
 impl Body {
-    pub(crate) fn new(inner: Incoming, limit: u64) -> Self {
+    pub(crate) fn new(inner: Incoming, limit: u64, conn: Arc<ConnInfo>) -> Self {
         Self {
             inner,
             remaining: limit,
             limit,
+            conn,
         }
+    }
+
+    /// The connection the request came on: the client's address, TLS,
+    /// SNI, ALPN. Read it before replacing the body.
+    pub fn conn_info(&self) -> &Arc<ConnInfo> {
+        &self.conn
     }
 
     /// The maximum this body may be, in bytes.

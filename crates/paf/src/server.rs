@@ -64,6 +64,7 @@ impl Default for Limits {
 pub struct Builder {
     limits: Limits,
     tls: Option<Arc<rustls::ServerConfig>>,
+    conn_info_extension: bool,
 }
 
 impl Builder {
@@ -78,6 +79,15 @@ impl Builder {
     /// decides the protocols (`h2` -> HTTP/2, anything else -> HTTP/1.1).
     pub fn tls_config(mut self, config: Arc<rustls::ServerConfig>) -> Self {
         self.tls = Some(config);
+        self
+    }
+
+    /// Also puts each request's [`ConnInfo`](crate::ConnInfo) in its extensions
+    /// (`req.extensions().get::<Arc<ConnInfo>>()`), for middleware that
+    /// looks there. Off by default: the extension map costs three
+    /// allocations per request, and [`Body::conn_info`](crate::Body::conn_info) always has it.
+    pub fn conn_info_extension(mut self, on: bool) -> Self {
+        self.conn_info_extension = on;
         self
     }
 
@@ -141,6 +151,7 @@ impl Builder {
             listener,
             limits: self.limits,
             tls: self.tls.map(TlsAcceptor::from),
+            conn_info_extension: self.conn_info_extension,
             shutdown: Arc::new(shutdown),
         }
     }
@@ -206,6 +217,7 @@ pub struct Server {
     listener: TcpListener,
     limits: Limits,
     tls: Option<TlsAcceptor>,
+    conn_info_extension: bool,
     shutdown: Arc<watch::Sender<Option<Duration>>>,
 }
 
@@ -236,6 +248,7 @@ impl Handle {
 struct Shared<S> {
     service: Arc<S>,
     limits: Limits,
+    conn_info_extension: bool,
     tls: Option<TlsAcceptor>,
     h1: http1::Builder,
     h2: http2::Builder<TokioExecutor>,
@@ -295,6 +308,7 @@ impl Server {
         let shared = Arc::new(Shared {
             service: Arc::new(service),
             limits,
+            conn_info_extension: self.conn_info_extension,
             tls: self.tls,
             h1,
             h2,
@@ -385,6 +399,7 @@ async fn connection<S, B>(
         inner: shared.service.clone(),
         conn: Arc::new(conn),
         max_body: shared.limits.max_body_size,
+        extension: shared.conn_info_extension,
         state: state.clone(),
     };
     let Some(acceptor) = &shared.tls else {

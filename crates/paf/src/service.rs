@@ -19,8 +19,10 @@ use crate::BoxError;
 use crate::body::{Body, is_too_large};
 use crate::sweeper::ConnState;
 
-/// Facts about the connection a request came on, in each request's
-/// extensions (`req.extensions().get::<Arc<ConnInfo>>()`).
+/// Facts about the connection a request came on: [`Body::conn_info`], and
+/// in the request's extensions (`req.extensions().get::<Arc<ConnInfo>>()`)
+/// when the server was built with
+/// [`conn_info_extension`](crate::Builder::conn_info_extension).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ConnInfo {
@@ -40,6 +42,7 @@ pub struct ConnInfo {
 pub(crate) struct Handler<S> {
     pub(crate) inner: Arc<S>,
     pub(crate) conn: Arc<ConnInfo>,
+    pub(crate) extension: bool,
     pub(crate) max_body: u64,
     pub(crate) state: Arc<ConnState>,
 }
@@ -49,6 +52,7 @@ impl<S> Clone for Handler<S> {
         Self {
             inner: self.inner.clone(),
             conn: self.conn.clone(),
+            extension: self.extension,
             max_body: self.max_body,
             state: self.state.clone(),
         }
@@ -94,8 +98,10 @@ where
             };
         }
         let (mut parts, body) = req.into_parts();
-        parts.extensions.insert(self.conn.clone());
-        let req = Request::from_parts(parts, Body::new(body, self.max_body));
+        if self.extension {
+            parts.extensions.insert(self.conn.clone());
+        }
+        let req = Request::from_parts(parts, Body::new(body, self.max_body, self.conn.clone()));
         self.state.begin();
         HandlerFuture {
             state: State::Running {

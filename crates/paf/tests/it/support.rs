@@ -37,7 +37,8 @@ impl TestServer {
 }
 
 /// What the test service answers: `/echo` echoes the body (read whole,
-/// so the size limit applies), `/peer` says the client's address, `/slow`
+/// so the size limit applies), `/peer` says the client's address, `/conn` the
+/// connection facts from the body and whether the extension holds them, `/slow`
 /// waits 300 ms, anything else says which protocol and path it saw.
 pub(crate) async fn answer(req: Request<Body>) -> Result<Response<Full<Bytes>>, paf::BodyError> {
     let version = req.version();
@@ -47,8 +48,19 @@ pub(crate) async fn answer(req: Request<Body>) -> Result<Response<Full<Bytes>>, 
             let body = req.into_body().collect().await?.to_bytes();
             Ok(Response::new(Full::new(body)))
         }
+        "/conn" => {
+            let info = req.body().conn_info().clone();
+            let extension = req.extensions().get::<Arc<paf::ConnInfo>>();
+            let same = extension.map(|e| Arc::ptr_eq(e, &info));
+            Ok(Response::new(Full::new(Bytes::from(format!(
+                "peer={} tls={} extension={same:?}",
+                info.peer, info.tls
+            )))))
+        }
         "/peer" => {
-            let info = req.extensions().get::<Arc<paf::ConnInfo>>().unwrap();
+            let info = req.body().conn_info().clone();
+            let extension = req.extensions().get::<Arc<paf::ConnInfo>>();
+            assert!(extension.is_none_or(|e| Arc::ptr_eq(e, &info)));
             Ok(Response::new(Full::new(Bytes::from(info.peer.to_string()))))
         }
         "/slow" => {

@@ -1,4 +1,5 @@
-//! The connection timeouts and the connection limit, on raw sockets.
+//! Connections on raw sockets: the timeouts, the connection limit, and the
+//! connection facts a service gets.
 
 use std::time::{Duration, Instant};
 
@@ -155,4 +156,22 @@ async fn past_max_connections_accepting_waits_and_nothing_fails() {
     drop((held, third));
     let (body, _) = curl(&[&url]).await;
     assert_eq!(body, "HTTP/1.1 /");
+}
+
+#[tokio::test]
+async fn conn_info_is_on_the_body_and_in_the_extensions_when_asked() {
+    for (extension, expected) in [(false, "extension=None"), (true, "extension=Some(true)")] {
+        let server = start(false, |b| b.conn_info_extension(extension)).await;
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        stream
+            .write_all(b"GET /conn HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = read_response(&mut stream).await;
+        let peer = stream.local_addr().unwrap();
+        assert!(
+            answer.ends_with(&format!("peer={peer} tls=false {expected}")),
+            "{answer}"
+        );
+    }
 }
