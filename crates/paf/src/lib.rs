@@ -26,24 +26,40 @@
 //! gets a 413 sent for it), with [`ConnInfo`] (peer, TLS, SNI, ALPN) in the
 //! extensions.
 //!
+//! Cargo features, all on by default: `server`, `client` (alone: no
+//! server code, what a Git client needs) and `acme` (implies both).
+//!
 //! [paf]: https://github.com/dinosaure/paf-le-chien
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+#[cfg(feature = "acme")]
 pub mod acme;
+#[cfg(feature = "server")]
 mod body;
+#[cfg(feature = "server")]
 pub mod certs;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "server")]
 pub mod redirect;
+#[cfg(feature = "server")]
 mod server;
+#[cfg(feature = "server")]
 mod service;
+#[cfg(feature = "server")]
 mod sweeper;
 
+#[cfg(feature = "server")]
 pub use body::{Body, BodyError};
+#[cfg(feature = "client")]
 pub use client::{Client, ClientBuilder, ClientError, RequestBody};
+#[cfg(feature = "server")]
 pub use hyper::service::service_fn;
+#[cfg(feature = "server")]
 pub use server::{Builder, Handle, Limits, Server};
+#[cfg(feature = "server")]
 pub use service::{ConnInfo, ResponseBody};
 
 /// Errors of services and bodies: anything.
