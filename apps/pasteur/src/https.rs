@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use paf::acme::dns01::Rfc2136;
-use paf::acme::{AccountKey, AcmeBuilder, CertManager, Http01Tokens, Seed, Solver};
+use paf::acme::store::{CertStore, cert_id};
+use paf::acme::{AccountKey, AcmeBuilder, CertManager, Http01Tokens, Issued, Seed, Solver};
 use paf::certs::Certificates;
 use rustls::RootCertStore;
 
@@ -45,6 +46,19 @@ pub(crate) async fn run(
     tokens: Http01Tokens,
     store: GitCertStore,
 ) {
+    // A certificate from an earlier run serves at once, even while the
+    // ACME server is unreachable; the manager renews it when due.
+    if let Ok(id) = cert_id(&config.hostname)
+        && let Ok(Some(stored)) = store.load(&id).await
+    {
+        match Issued::from_pem(stored.chain_pem, stored.key_pem) {
+            Ok(issued) => {
+                certs.insert(&config.hostname, issued.certified_key);
+                tracing::info!(name = %config.hostname, "certificate loaded from the certs branch");
+            }
+            Err(error) => tracing::warn!(error = %crate::error_chain(&error), "stored certificate unusable"),
+        }
+    }
     let mut wait = Duration::from_secs(2);
     let client = loop {
         let key = match &config.account_seed {
