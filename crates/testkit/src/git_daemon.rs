@@ -107,8 +107,21 @@ fn spawn(git: &Path, dir: &Path, addr: SocketAddr) -> Result<KillOnDrop, PeerErr
         .open(&log)
         .map_err(io_error("git"))?;
     let err = out.try_clone().map_err(io_error("git"))?;
-    let child = Command::new(git)
-        .arg("daemon")
+    // `git daemon` runs `git-daemon` as a child and waits for it: killing
+    // `git` would leave the daemon serving. Run `git-daemon` itself.
+    let exec_path = Command::new(git)
+        .arg("--exec-path")
+        .output()
+        .map_err(io_error("git"))?;
+    let daemon = Path::new(String::from_utf8_lossy(&exec_path.stdout).trim()).join("git-daemon");
+    let mut command = if daemon.is_file() {
+        Command::new(daemon)
+    } else {
+        let mut command = Command::new(git);
+        command.arg("daemon");
+        command
+    };
+    let child = command
         .arg(format!("--base-path={}", base.display()))
         .args([
             "--export-all",

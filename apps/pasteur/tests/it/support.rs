@@ -185,3 +185,57 @@ pub(crate) fn files(repo: &Path, branch: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// The `pasteur` binary, running on a free port.
+pub(crate) struct Proc {
+    pub(crate) child: std::process::Child,
+    pub(crate) base: String,
+    pub(crate) log: PathBuf,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Proc {
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// Starts the binary with `--data data --port <free>` and `args`; waits
+/// until it answers.
+pub(crate) async fn spawn_binary(data: &Path, args: &[&str]) -> Proc {
+    let port = testkit::peer::free_port().expect("a free port");
+    let log = data.with_extension(format!("{port}.log"));
+    let out = std::fs::File::create(&log).expect("a log file");
+    let err = out.try_clone().expect("a log file");
+    let child = Command::new(env!("CARGO_BIN_EXE_pasteur"))
+        .arg("--data")
+        .arg(data)
+        .args(["--port", &port.to_string(), "--rate-limit", "0"])
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("pasteur starts");
+    let proc = Proc {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        log,
+    };
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "pasteur did not start: {}",
+            proc.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    proc
+}
