@@ -210,6 +210,11 @@ impl Proc {
 /// until it answers.
 pub(crate) async fn spawn_binary(data: &Path, args: &[&str]) -> Proc {
     let port = testkit::peer::free_port().expect("a free port");
+    spawn_binary_on(data, port, args).await
+}
+
+/// Starts the binary on `port`.
+pub(crate) async fn spawn_binary_on(data: &Path, port: u16, args: &[&str]) -> Proc {
     let log = data.with_extension(format!("{port}.log"));
     let out = std::fs::File::create(&log).expect("a log file");
     let err = out.try_clone().expect("a log file");

@@ -169,7 +169,7 @@ async fn ssh_remote_with_a_seed_key_and_a_pinned_host_key() -> TestResult {
         wrong.log().contains("host key mismatch")
     })
     .await;
-    assert!(!has_all(&remote_repo, &[id.clone()]));
+    assert!(!has_all(&remote_repo, std::slice::from_ref(&id)));
     assert_eq!(
         curl(&[&format!("{}/raw/{id}", wrong.base)]).await.body,
         b"must not leave\n"
