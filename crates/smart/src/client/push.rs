@@ -53,8 +53,11 @@ pub(super) async fn push(
         });
     };
     let caps = &adv.capabilities;
+    // The closure must not borrow `conn` (not `Sync`): it lives across
+    // awaits, and a borrow would make the push future not `Send`.
+    let remote_name = conn.remote().to_string();
     let unsupported = |feature| Error::Unsupported {
-        remote: conn.remote().to_string(),
+        remote: remote_name.clone(),
         feature,
     };
     if !caps.contains("report-status") {

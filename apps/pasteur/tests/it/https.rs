@@ -1,0 +1,131 @@
+//! `--https` against pebble: the certificate is ordered over HTTP-01 on
+//! the plain-HTTP port, served on the TLS port, kept on the `certs`
+//! branch, and used again after a restart without the ACME server.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use testkit::pebble::{Pebble, PebbleOptions};
+
+use crate::support::{TestResult, curl, files, spawn_binary_on};
+
+const NAME: &str = "paste.test";
+
+fn pem(der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
+}
+
+/// Whether curl gets the page over HTTPS, trusting only `root`.
+fn https_ok(port: u16, root: &std::path::Path) -> bool {
+    Command::new("curl")
+        .args(["-sf", "--max-time", "5", "--cacert"])
+        .arg(root)
+        .args(["--resolve", &format!("{NAME}:{port}:127.0.0.1")])
+        .arg(format!("https://{NAME}:{port}/"))
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+async fn wait_https(port: u16, root: &std::path::Path, log: impl Fn() -> String) {
+    let start = Instant::now();
+    while !https_ok(port, root) {
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "no certificate served: {}",
+            log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn https_with_a_certificate_from_pebble() -> TestResult {
+    let http_port = testkit::peer::free_port()?;
+    let https_port = testkit::peer::free_port()?;
+    let options = PebbleOptions::new(http_port, https_port);
+    let Some(pebble) = tokio::task::spawn_blocking(move || Pebble::start(&options)).await?? else {
+        return Ok(());
+    };
+    let dir = tempfile::tempdir()?;
+    let api_ca = dir.path().join("pebble-api.pem");
+    std::fs::write(&api_ca, pebble.api_ca().cert_pem())?;
+    let root = dir.path().join("root.pem");
+    std::fs::write(&root, pem(pebble.issuing_root()?.as_ref()))?;
+    let data = dir.path().join("data");
+    let directory = pebble.directory_url();
+    let http = http_port.to_string();
+    let args = [
+        "--https",
+        "-h",
+        NAME,
+        "--http-port",
+        &http,
+        "--acme-directory",
+        &directory,
+        "--acme-ca",
+        api_ca.to_str().unwrap_or_default(),
+        "--email",
+        "admin@paste.test",
+        "--account-seed",
+        "account seed for the test",
+        "--cert-seed",
+        "certificate seed for the test",
+    ];
+    let proc = spawn_binary_on(&data, https_port, &args).await;
+    wait_https(https_port, &root, || proc.log()).await;
+
+    // A paste over HTTPS; links are https://.
+    let resolve = format!("{NAME}:{https_port}:127.0.0.1");
+    let root_arg = root.display().to_string();
+    let created = curl(&[
+        "--cacert",
+        &root_arg,
+        "--resolve",
+        &resolve,
+        "--data-binary",
+        "over TLS",
+        &format!("https://{NAME}:{https_port}/"),
+    ])
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert!(
+        created
+            .text()
+            .starts_with(&format!("https://{NAME}:{https_port}/"))
+    );
+    // Port 80's job: redirect to HTTPS.
+    let redirect = curl(&[
+        "-H",
+        &format!("Host: {NAME}"),
+        &format!("http://127.0.0.1:{http_port}/abc?x=1"),
+    ])
+    .await;
+    assert_eq!(redirect.status, 308);
+    assert_eq!(
+        redirect.header("location"),
+        Some(format!("https://{NAME}:{https_port}/abc?x=1").as_str())
+    );
+    // The certificate is on the certs branch, not on the pastes' branch.
+    let repo = data.join(pasteur::REPOSITORY);
+    let certs = files(&repo, "certs");
+    assert!(certs.contains(&format!("{NAME}/fullchain.pem")), "{certs:?}");
+    assert!(!files(&repo, "main").iter().any(|f| f.contains("pem")));
+
+    // Restart without the ACME server: the stored certificate serves.
+    drop(proc);
+    drop(pebble);
+    let proc = spawn_binary_on(&data, https_port, &args).await;
+    wait_https(https_port, &root, || proc.log()).await;
+    assert!(proc.log().contains("certificate loaded from the certs branch"));
+    Ok(())
+}
