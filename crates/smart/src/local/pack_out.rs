@@ -1,6 +1,6 @@
 //! The pack a push sends: the objects reachable from the new tips that
 //! are not reachable from what the remote has (its refs we know locally),
-//! written by gix-pack (count -> entries -> pack bytes), reusing the
+//! written by gix-pack (pack locations -> entries -> pack bytes), reusing the
 //! deltas of our packs whose base goes along and no others (never thin).
 
 use std::collections::HashSet;
