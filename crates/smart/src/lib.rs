@@ -11,7 +11,7 @@
 //!                  │
 //!                  └─ local (blocking threads, gitoxide): pack in -> Bundle::write_to_directory
 //!                      (streamed, indexed, thin packs resolved) before any ref moves;
-//!                      pack out <- gix-pack count -> entries -> bytes; refs, shallow
+//!                      pack out <- pack locations -> gix-pack entries -> bytes; refs, shallow
 //! ```
 //!
 //! - [`RemoteUrl`]: remote URLs as Git users write them (`git://`,

@@ -221,7 +221,8 @@ async fn send_pack(
     known: Vec<ObjectId>,
     progress: &mut (dyn FnMut(Progress<'_>) + Send),
 ) -> Result<u32, Error> {
-    let (tx, mut rx) = mpsc::channel::<Bytes>(64);
+    // A few chunks in flight are enough to keep the connection busy.
+    let (tx, mut rx) = mpsc::channel::<Bytes>(8);
     let task = tokio::task::spawn_blocking(move || -> Result<u32, Error> {
         let repo = repo::open(&dir).map_err(repo_error(&dir))?;
         let ids =

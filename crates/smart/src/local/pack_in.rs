@@ -30,7 +30,9 @@ impl PackSink {
     /// Starts indexing into `git_dir/objects/pack`; `thin` lets deltas
     /// refer to objects of the repository.
     pub(crate) fn start(git_dir: PathBuf, thin: bool) -> Self {
-        let (tx, rx) = mpsc::channel::<Bytes>(64);
+        // At most this many side-band packets (64 KiB each) wait for the
+        // indexer: more would only hold the pack in memory.
+        let (tx, rx) = mpsc::channel::<Bytes>(8);
         let task = tokio::task::spawn_blocking(move || index(git_dir, thin, rx));
         Self {
             tx: Some(tx),

@@ -1,13 +1,13 @@
 //! The pack a push sends: the objects reachable from the new tips that
 //! are not reachable from what the remote has (its refs we know locally),
-//! written by gix-pack (count -> entries -> pack bytes), reusing the
+//! written by gix-pack (pack locations -> entries -> pack bytes), reusing the
 //! deltas of our packs whose base goes along and no others (never thin).
 
 use std::collections::HashSet;
-use std::sync::atomic::AtomicBool;
 
 use bytes::Bytes;
 use gix::ObjectId;
+use gix_pack::Find;
 use gix_pack::data::output;
 use tokio::sync::mpsc;
 
@@ -134,13 +134,15 @@ fn mark_tree(
     Ok(())
 }
 
+/// The size of the pieces a pack is sent in.
+const CHUNK: usize = 64 * 1024;
+
 /// Writes a pack of `ids` into `tx`, in chunks. Returns the number of objects.
 pub(crate) fn write_pack(
     repo: &gix::Repository,
     ids: Vec<ObjectId>,
     tx: mpsc::Sender<Bytes>,
 ) -> Result<u32, gix::Error> {
-    let interrupt = AtomicBool::new(false);
     let mut db = repo
         .objects
         .clone()
@@ -149,17 +151,15 @@ pub(crate) fn write_pack(
         .map_err(gix::Error::from_error)?;
     // Copying entries out of our packs needs them to stay mapped.
     db.prevent_pack_unload();
-    let (counts, _) = output::count::objects(
-        db.clone(),
-        Box::new(ids.into_iter().map(Ok)),
-        &gix::utils::progress::Discard,
-        &interrupt,
-        output::count::objects::Options {
-            thread_limit: None,
-            chunk_size: 64,
-            input_object_expansion: output::count::objects::ObjectExpansion::AsIs,
-        },
-    )?;
+    // Where each object is in our packs (`None`: a loose object, which
+    // gix-pack compresses afresh). gix-pack's own counting would decode
+    // every object, resolving whole delta chains, only to learn this: the
+    // walk above already has exactly the set, each id once.
+    let mut buf = Vec::new();
+    let counts = ids
+        .into_iter()
+        .map(|id| Ok(output::Count::from_data(id, db.location_by_oid(&id, &mut buf)?)))
+        .collect::<Result<Vec<_>, gix::Error>>()?;
     let num_entries = u32::try_from(counts.len()).map_err(gix::Error::from_error)?;
     let entries = output::entry::iter_from_counts(
         counts,
@@ -175,9 +175,12 @@ pub(crate) fn write_pack(
         },
     )?;
     let in_order = gix::parallel::InOrderIter::from(entries);
+    // gix-pack writes each entry's header and data separately: gather them
+    // into chunks, so the connection sends a few large writes, not tens of
+    // thousands of small ones (each a packet over SSH). It flushes at the end.
     let mut writer = output::bytes::FromEntriesIter::new(
         in_order,
-        ChannelWriter { tx },
+        std::io::BufWriter::with_capacity(CHUNK, ChannelWriter { tx }),
         num_entries,
         gix_pack::data::Version::V2,
         gix::hash::Kind::Sha1,
