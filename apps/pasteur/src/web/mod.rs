@@ -23,7 +23,7 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use minijinja::context;
-use paf::{Body, BodyError, ConnInfo};
+use paf::{Body, BodyError};
 use serde::Serialize;
 
 use crate::clock::Clock;
@@ -225,7 +225,7 @@ fn base_url(state: &State, req: &Request<Body>) -> String {
     if let Some(url) = &state.public_url {
         return url.clone();
     }
-    let tls = req.extensions().get::<Arc<ConnInfo>>().is_some_and(|c| c.tls);
+    let tls = req.body().conn_info().tls;
     let scheme = if tls { "https" } else { "http" };
     let host = req
         .headers()
@@ -241,18 +241,14 @@ fn base_url(state: &State, req: &Request<Body>) -> String {
     match host {
         Some(host) => format!("{scheme}://{host}"),
         None => {
-            let local = req
-                .extensions()
-                .get::<Arc<ConnInfo>>()
-                .map(|c| c.local.to_string())
-                .unwrap_or_else(|| "localhost".to_string());
+            let local = req.body().conn_info().local.to_string();
             format!("{scheme}://{local}")
         }
     }
 }
 
 fn client_ip(req: &Request<Body>) -> Option<IpAddr> {
-    req.extensions().get::<Arc<ConnInfo>>().map(|c| c.peer.ip())
+    Some(req.body().conn_info().peer.ip())
 }
 
 fn query_param(req: &Request<Body>, name: &str) -> Option<String> {
