@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body as HttpBody;
 use hyper::server::conn::{http1, http2};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use std::task::Poll;
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
@@ -293,8 +293,8 @@ impl Server {
             .max_buf_size(max_header)
             .keep_alive(true);
         let mut h2 = http2::Builder::new(TokioExecutor::new());
-        h2.timer(TokioTimer::new())
-            .max_concurrent_streams(limits.h2_max_concurrent_streams)
+        // No timer: paf sends no keep-alive pings, and the timeouts are the sweeper's.
+        h2.max_concurrent_streams(limits.h2_max_concurrent_streams)
             .max_header_list_size(max_header as u32);
         let mut auto = auto::Builder::new(TokioExecutor::new());
         auto.http1()
@@ -302,7 +302,6 @@ impl Server {
             .max_buf_size(max_header)
             .keep_alive(true);
         auto.http2()
-            .timer(TokioTimer::new())
             .max_concurrent_streams(limits.h2_max_concurrent_streams)
             .max_header_list_size(max_header as u32);
         let shared = Arc::new(Shared {
