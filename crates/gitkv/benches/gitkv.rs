@@ -11,7 +11,8 @@
 //! - durable single-key writes/s with 16 concurrent writer threads, with
 //!   `Grouping::OneCommit` (the default), then with
 //!   `Grouping::CommitPerBatch` (one commit per write: what pasteur uses),
-//!   each with p50/p99 latency and the mean group size;
+//!   each with p50/p99 latency, the mean group size and the CPU time per
+//!   write (of the whole process);
 //! - reads/s (`get` of random existing keys, one thread, warm),
 //!
 //! and prints `OURS <name> <value>` lines and `KEYS <file>`: a file of
@@ -79,6 +80,18 @@ fn fsync_median_ms(dir: &Path, rounds: usize) -> std::io::Result<f64> {
     Ok(times[times.len() / 2])
 }
 
+/// CPU time (user + system) of this process so far, in ms, from
+/// `/proc/self/stat` (in clock ticks, 100 a second on Linux); 0 elsewhere.
+fn cpu_ms() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name: state is the first, utime the 12th.
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) * 10.0
+}
+
 /// What one write phase measured.
 struct Writes {
     per_sec: f64,
@@ -87,11 +100,14 @@ struct Writes {
     /// Mean size of the groups, as seen by the writes (weighted by write).
     mean_group: f64,
     groups: f64,
+    /// CPU time of the whole process per write (all threads), in µs.
+    cpu_us: f64,
 }
 
 /// 16 writer threads setting new keys for `secs` seconds.
 fn write_phase(store: &Store, secs: f64, seed: u64) -> Result<Writes, gitkv::Error> {
     let stop = Arc::new(AtomicBool::new(false));
+    let cpu0 = cpu_ms();
     let start = Instant::now();
     let writers: Vec<_> = (0..WRITERS)
         .map(|t| {
@@ -117,6 +133,7 @@ fn write_phase(store: &Store, secs: f64, seed: u64) -> Result<Writes, gitkv::Err
         all.extend(w.join().expect("writer thread")?);
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let cpu_us = (cpu_ms() - cpu0) * 1000.0 / all.len().max(1) as f64;
     let mut lat: Vec<Duration> = all.iter().map(|(d, _)| *d).collect();
     lat.sort();
     let pct = |p: f64| {
@@ -130,6 +147,7 @@ fn write_phase(store: &Store, secs: f64, seed: u64) -> Result<Writes, gitkv::Err
         p99_ms: pct(0.99),
         mean_group: all.iter().map(|(_, g)| *g as f64).sum::<f64>() / n,
         groups: all.iter().map(|(_, g)| 1.0 / *g as f64).sum::<f64>(),
+        cpu_us,
     })
 }
 
@@ -139,6 +157,7 @@ fn print_writes(name: &str, w: &Writes) {
     println!("OURS {name}_p99_ms {:.2}", w.p99_ms);
     println!("OURS {name}_mean_group {:.2}", w.mean_group);
     println!("OURS {name}_groups {:.0}", w.groups);
+    println!("OURS {name}_cpu_us {:.0}", w.cpu_us);
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

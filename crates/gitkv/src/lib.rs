@@ -76,8 +76,9 @@
 //! leaves a valid repository with the branch at its old or new commit (at
 //! worst with an unreferenced pack or temp file, which `git gc` folds in
 //! or removes). Packs are merged geometrically (as `git repack
-//! --geometric=2`) once there are more than 16, by a writer after its own
-//! write is acknowledged and beside the group commits, which go on. A
+//! --geometric=2`) once there are more than 16, packs of 32 MiB or more
+//! excepted (`git gc` folds those), by a writer after its own write is
+//! acknowledged and beside the group commits, which go on. A
 //! writer killed while holding the lock leaves `<ref>.lock`; a lock older
 //! than [`Builder::stale_lock_after`] (5 s) is removed by the next writer.
 //! Reading goes through gix-odb, so loose objects, packs from `git gc` or

@@ -15,7 +15,9 @@
 //! are merged until every pack is at least twice the size of all smaller
 //! ones together, by copying their entries (no decompression), then
 //! deleted: the same objects stay readable at every moment, and each
-//! object is copied a logarithmic number of times over its life.
+//! object is copied a logarithmic number of times over its life. Packs of
+//! 32 MiB or more are left alone (a merge is a bounded copy, never a
+//! rewrite of the store); `git gc` folds them, with deltas.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -31,15 +33,15 @@ use crate::durable::{Step, sync_dir};
 use crate::odb::NewObject;
 use crate::{Error, Result};
 
-const HASH: gix::hash::Kind = gix::hash::Kind::Sha1;
-
 /// Consolidation starts when there are more packs than this.
 pub(crate) const MAX_PACKS: usize = 16;
 /// Each pack kept is at least this many times all smaller ones together.
 const GEOMETRIC_FACTOR: u64 = 2;
-/// A consolidation reads at most this many bytes of packs (it holds them
-/// in memory); larger packs are left as they are.
-const MAX_MERGE_BYTES: u64 = 128 << 20;
+/// Packs of this size or more are never merged by gitkv (`git gc` or
+/// `git repack` may), and a consolidation reads at most this many bytes:
+/// the writer that runs one is delayed by a bounded copy (tens of
+/// milliseconds), never by a rewrite of the whole store.
+const MAX_MERGE_BYTES: u64 = 32 << 20;
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -122,7 +124,7 @@ impl PackBytes {
             index.push((e.id, e.crc, pack.len() as u64));
             pack.extend_from_slice(&e.bytes);
         }
-        let checksum = sha1(&pack)?;
+        let checksum = sha1(&pack);
         pack.extend_from_slice(checksum.as_bytes());
         index.sort_unstable_by_key(|e| e.0);
 
@@ -157,7 +159,7 @@ impl PackBytes {
             idx.extend_from_slice(&offset.to_be_bytes());
         }
         idx.extend_from_slice(checksum.as_bytes());
-        let idx_checksum = sha1(&idx)?;
+        let idx_checksum = sha1(&idx);
         idx.extend_from_slice(idx_checksum.as_bytes());
         Ok(Some(PackBytes { checksum, pack, idx }))
     }
@@ -244,13 +246,13 @@ impl Drop for StagedPack {
     }
 }
 
-fn sha1(data: &[u8]) -> Result<ObjectId> {
-    let mut hasher = gix::hash::hasher(HASH);
-    hasher.update(data);
-    hasher.try_finalize().map_err(|source| Error::Object {
-        id: ObjectId::null(HASH),
-        source,
-    })
+/// The SHA-1 trailer of a pack or an index: a checksum of our own bytes,
+/// so plain SHA-1 (several times faster than the collision-detecting one
+/// that object ids need, which matters for merged packs of megabytes).
+fn sha1(data: &[u8]) -> ObjectId {
+    use sha1::Digest;
+    let digest: [u8; 20] = sha1::Sha1::digest(data).into();
+    ObjectId::from(digest)
 }
 
 /// A pack on disk and what its index says.
@@ -291,9 +293,11 @@ pub(crate) fn is_crowded(pack_dir: &Path) -> bool {
 /// Which packs to merge, given their sizes in ascending order: the
 /// smallest `n` (0: none). Git's geometric repack: the packs above the
 /// split form a progression of factor [`GEOMETRIC_FACTOR`], and the
-/// merged pack does not break it. Capped at [`MAX_MERGE_BYTES`].
+/// merged pack does not break it. Packs of [`MAX_MERGE_BYTES`] or more
+/// are left out (as if kept), and so is what would exceed it.
 fn geometric_split(sizes: &[u64]) -> usize {
-    let n = sizes.len();
+    let n = sizes.partition_point(|&size| size < MAX_MERGE_BYTES);
+    let sizes = &sizes[..n];
     if n < 2 {
         return 0;
     }
@@ -468,7 +472,9 @@ mod tests {
         // Never more than MAX_MERGE_BYTES read at once.
         let big = MAX_MERGE_BYTES / 2;
         assert_eq!(geometric_split(&[big, big, big, big]), 2);
+        // Packs that large are left alone, however alike.
         assert_eq!(geometric_split(&[MAX_MERGE_BYTES, MAX_MERGE_BYTES]), 0);
+        assert_eq!(geometric_split(&[1, 1, 4, MAX_MERGE_BYTES, MAX_MERGE_BYTES]), 3);
     }
 
     #[test]

@@ -9,12 +9,13 @@
 //! Gathering: the callers of a group are acknowledged together and come
 //! back together, but one of them is always first, finds the writer idle
 //! and would lead a group of one while the others wait a whole commit
-//! behind it: the groups alternate between one caller and all but one,
+//! behind it: the groups alternate between a few callers and the rest,
 //! and the throughput halves. So a new leader waits, briefly, until as
-//! many jobs are queued as the last group had: at most a quarter of the
+//! many jobs are queued as there were callers when the last group ended
+//! (its own jobs and those queued behind it): at most a quarter of the
 //! last group's commit time and never more than [`MAX_GATHER`]. When
 //! fewer callers come back, the wait ends at the deadline once and the
-//! next target is the smaller group.
+//! next target is the smaller number.
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -42,7 +43,8 @@ struct State<J, R> {
     gathering: bool,
     next: u64,
     done: HashMap<u64, R>,
-    /// How many jobs the last group had, and how long it took.
+    /// How many jobs the last group had plus how many were queued when it
+    /// ended (the callers to expect back), and how long it took.
     last_group: usize,
     last_run: Duration,
 }
@@ -189,7 +191,7 @@ impl<J, R, L: Fn() -> R> Drop for Leading<'_, J, R, L> {
             }
         }
         state.busy = false;
-        state.last_group = self.size;
+        state.last_group = self.size + state.queue.len();
         state.last_run = self.started.elapsed();
         drop(state);
         self.writer.wake.notify_all();
@@ -264,12 +266,12 @@ mod tests {
         std::thread::scope(|s| {
             let first = {
                 let (writer, run) = (Arc::clone(&writer), Arc::clone(&run));
-                s.spawn(move || writer.submit(0, |jobs| run(jobs), || u32::MAX))
+                s.spawn(move || [0, 100, 200].map(|job| writer.submit(job, |jobs| run(jobs), || u32::MAX)))
             };
             while sizes.lock().unwrap().is_empty() {
                 std::thread::yield_now();
             }
-            // Two callers queue behind the first group, then each submits
+            // Two callers queue behind the first group; each caller submits
             // again as soon as it is acknowledged.
             let others: Vec<_> = (1..=2u32)
                 .map(|i| {
@@ -284,13 +286,15 @@ mod tests {
                 std::thread::yield_now();
             }
             release_tx.send(()).unwrap();
-            assert_eq!(first.join().unwrap(), 0);
+            assert_eq!(first.join().unwrap(), [0, 100, 200]);
             for o in others {
                 o.join().unwrap();
             }
         });
-        // Without gathering, the second round would be two groups of one.
-        assert_eq!(*sizes.lock().unwrap(), [1, 2, 2]);
+        // Three callers when the first group ended: the next groups wait
+        // for all three (without gathering, the first caller back would
+        // commit alone).
+        assert_eq!(*sizes.lock().unwrap(), [1, 3, 3]);
     }
 
     #[test]
