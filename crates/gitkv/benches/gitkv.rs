@@ -5,7 +5,14 @@
 //! grows the store at `<repo>` to `<size>` keys (1 KB values under
 //! `pastes/xx/...`, 1,000 keys per commit), then measures:
 //!
-//! - durable single-key writes/s with 16 concurrent writer threads,
+//! - the disk: median time of writing and fsyncing a 4 KiB file in the
+//!   repository's directory (before and after the writes), so that the
+//!   write figures can be read against the fsync latency of this run;
+//! - durable single-key writes/s with 16 concurrent writer threads, with
+//!   `Grouping::OneCommit` (the default), then with
+//!   `Grouping::CommitPerBatch` (one commit per write: what pasteur uses),
+//!   each with p50/p99 latency, the mean group size and the CPU time per
+//!   write (of the whole process);
 //! - reads/s (`get` of random existing keys, one thread, warm),
 //!
 //! and prints `OURS <name> <value>` lines and `KEYS <file>`: a file of
@@ -14,11 +21,14 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write;
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use gitkv::{Batch, Store};
+use gitkv::{Batch, Grouping, Store};
+
+const WRITERS: u64 = 16;
 
 /// xorshift64*: deterministic keys and values without a dependency.
 struct Rng(u64);
@@ -52,6 +62,104 @@ fn value(rng: &mut Rng) -> Vec<u8> {
     v
 }
 
+/// Median time (ms) of creating, writing and fsyncing a 4 KiB file in `dir`.
+fn fsync_median_ms(dir: &Path, rounds: usize) -> std::io::Result<f64> {
+    let path = dir.join("bench-fsync-probe");
+    let data = vec![0x5au8; 4096];
+    let mut times = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let t0 = Instant::now();
+        let mut f = std::fs::File::create(&path)?;
+        f.write_all(&data)?;
+        f.sync_all()?;
+        times.push(t0.elapsed().as_secs_f64() * 1000.0);
+        drop(f);
+        std::fs::remove_file(&path)?;
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+/// CPU time (user + system) of this process so far, in ms, from
+/// `/proc/self/stat` (in clock ticks, 100 a second on Linux); 0 elsewhere.
+fn cpu_ms() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name: state is the first, utime the 12th.
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) * 10.0
+}
+
+/// What one write phase measured.
+struct Writes {
+    per_sec: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    /// Mean size of the groups, as seen by the writes (weighted by write).
+    mean_group: f64,
+    groups: f64,
+    /// CPU time of the whole process per write (all threads), in µs.
+    cpu_us: f64,
+}
+
+/// 16 writer threads setting new keys for `secs` seconds.
+fn write_phase(store: &Store, secs: f64, seed: u64) -> Result<Writes, gitkv::Error> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let cpu0 = cpu_ms();
+    let start = Instant::now();
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|t| {
+            let (store, stop) = (store.clone(), stop.clone());
+            std::thread::spawn(move || -> Result<Vec<(Duration, usize)>, gitkv::Error> {
+                let mut rng = Rng(0xD1B5_4A32_D192_ED03 ^ (t + 1) ^ seed << 20);
+                let mut mine = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let key = rng.key();
+                    let v = value(&mut rng);
+                    let t0 = Instant::now();
+                    let committed = store.set(&key, v)?;
+                    mine.push((t0.elapsed(), committed.group_size));
+                }
+                Ok(mine)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    for w in writers {
+        all.extend(w.join().expect("writer thread")?);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let cpu_us = (cpu_ms() - cpu0) * 1000.0 / all.len().max(1) as f64;
+    let mut lat: Vec<Duration> = all.iter().map(|(d, _)| *d).collect();
+    lat.sort();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    let n = all.len().max(1) as f64;
+    Ok(Writes {
+        per_sec: all.len() as f64 / elapsed,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        mean_group: all.iter().map(|(_, g)| *g as f64).sum::<f64>() / n,
+        groups: all.iter().map(|(_, g)| 1.0 / *g as f64).sum::<f64>(),
+        cpu_us,
+    })
+}
+
+fn print_writes(name: &str, w: &Writes) {
+    println!("OURS {name} {:.1}", w.per_sec);
+    println!("OURS {name}_p50_ms {:.2}", w.p50_ms);
+    println!("OURS {name}_p99_ms {:.2}", w.p99_ms);
+    println!("OURS {name}_mean_group {:.2}", w.mean_group);
+    println!("OURS {name}_groups {:.0}", w.groups);
+    println!("OURS {name}_cpu_us {:.0}", w.cpu_us);
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let [repo, size, write_secs, read_secs] = args.as_slice() else {
@@ -77,42 +185,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let stored = store.list("pastes/")?.len();
 
-    // Durable writes, 16 writers.
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let start = Instant::now();
-    let writers: Vec<_> = (0..16u64)
-        .map(|t| {
-            let (store, stop, done, latencies) =
-                (store.clone(), stop.clone(), done.clone(), latencies.clone());
-            std::thread::spawn(move || -> Result<(), gitkv::Error> {
-                let mut rng = Rng(0xD1B5_4A32_D192_ED03 ^ (t + 1) ^ (size as u64) << 20);
-                let mut mine = Vec::new();
-                while !stop.load(Ordering::Relaxed) {
-                    let key = rng.key();
-                    let v = value(&mut rng);
-                    let t0 = Instant::now();
-                    store.set(&key, v)?;
-                    mine.push(t0.elapsed());
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-                latencies.lock().expect("not poisoned").extend(mine);
-                Ok(())
-            })
-        })
-        .collect();
-    std::thread::sleep(Duration::from_secs_f64(write_secs));
-    stop.store(true, Ordering::Relaxed);
-    for w in writers {
-        w.join().expect("writer thread")?;
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    let writes = done.load(Ordering::Relaxed) as f64 / elapsed;
-    let mut lat = latencies.lock().expect("not poisoned").clone();
-    lat.sort();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)));
-    let ms = |d: Option<&Duration>| d.map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0);
+    let fsync_before = fsync_median_ms(store.path(), 21)?;
+    let one = write_phase(&store, write_secs, size as u64)?;
+    drop(store);
+    let store = Store::builder(repo).grouping(Grouping::CommitPerBatch).open()?;
+    let per_batch = write_phase(&store, write_secs, size as u64 + 1)?;
+    let fsync_after = fsync_median_ms(store.path(), 21)?;
 
     // Reads of existing keys, one thread, after one warm-up pass over a sample.
     let keys = store.list("pastes/")?;
@@ -144,9 +222,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     f.flush()?;
 
     println!("STORED {stored}");
-    println!("OURS writes {writes:.1}");
-    println!("OURS write_p50_ms {:.2}", ms(pct(0.50)));
-    println!("OURS write_p99_ms {:.2}", ms(pct(0.99)));
+    println!("FSYNC_MS {fsync_before:.2} {fsync_after:.2}");
+    print_writes("writes", &one);
+    print_writes("writes_per_batch", &per_batch);
     println!("OURS reads {read_rate:.1}");
     println!("KEYS {keys_file}");
     Ok(())

@@ -6,11 +6,13 @@
 //! `git clone`. What Irmin's Git backend gave the OCaml apps.
 //!
 //! ```text
-//!   Store::commit(Batch) ─▶ blobs written by the caller (fsync)
+//!   Store::commit(Batch) ─▶ blobs hashed + compressed by the caller
 //!          │
-//!          ▼ queue ─▶ leader: apply batches to the in-memory tree, write
-//!                     trees + commit (fsync), move the ref by lock file
-//!                     and compare-and-swap (fsync) ─▶ every caller acked
+//!          ▼ queue ─▶ leader: apply batches to the in-memory tree, build
+//!                     trees + commit(s) into one pack; lock the ref and
+//!                     compare-and-swap; fsync pack ‖ index ‖ lock file,
+//!                     name the pack (fsync dir), rename the lock over the
+//!                     ref (fsync dir) ─▶ every caller acked
 //!
 //!   Store::get / list ─▶ Snapshot (tree in memory, loaded lazily, shared)
 //!   Store::merge(fetched commit) ─▶ three-way merge by key, Policy on conflicts
@@ -57,23 +59,28 @@
 //!
 //! When a write returns `Ok`, its commit and the branch update are on
 //! disk. gitoxide (0.90) never fsyncs, so gitkv writes objects and the ref
-//! itself, in Git's formats:
+//! itself, in Git's formats, in three rounds of fsync per group commit
+//! however many writes it holds (the `durable` module):
 //!
-//! - objects: one pack per group commit (version 2, no deltas, with its
-//!   version 2 index), written to temp files, fsync'd, renamed (pack, then
-//!   index), `objects/pack` fsync'd. Three fsyncs per group however many
-//!   objects it has, where loose objects would cost two per object. When
-//!   there are more than 24 packs, the smallest are merged into one by
-//!   copying their entries, then deleted;
-//! - the branch: `refs/heads/<branch>.lock` created exclusively (Git's
-//!   lock), old value checked under it (compare-and-swap), new value
-//!   written and fsync'd, renamed over the ref, directory fsync'd.
+//! 1. the group's objects as one pack (version 2, no deltas) and its
+//!    version 2 index, written to temp files, and the new commit id
+//!    written into `refs/heads/<branch>.lock` (Git's lock, created
+//!    exclusively, the old value checked under it: compare-and-swap);
+//!    the three files fsync'd in parallel;
+//! 2. pack and index renamed into place (pack first), `objects/pack`
+//!    fsync'd: the objects are durable under their names;
+//! 3. the lock file renamed over the ref, the ref's directory fsync'd:
+//!    then the callers are acknowledged.
 //!
 //! Objects are durable before the ref names them, so a crash at any point
 //! leaves a valid repository with the branch at its old or new commit (at
-//! worst with an unreferenced pack, which `git gc` folds in). A writer
-//! killed while holding the lock leaves `<ref>.lock`; a lock older than
-//! [`Builder::stale_lock_after`] (5 s) is removed by the next writer.
+//! worst with an unreferenced pack or temp file, which `git gc` folds in
+//! or removes). Packs are merged geometrically (as `git repack
+//! --geometric=2`) once there are more than 16, packs of 32 MiB or more
+//! excepted (`git gc` folds those), by a writer after its own write is
+//! acknowledged and beside the group commits, which go on. A
+//! writer killed while holding the lock leaves `<ref>.lock`; a lock older
+//! than [`Builder::stale_lock_after`] (5 s) is removed by the next writer.
 //! Reading goes through gix-odb, so loose objects, packs from `git gc` or
 //! from a fetch, and packed refs all work.
 //!
@@ -83,9 +90,15 @@
 //! writer queue, across processes (and with other Git programs) by the
 //! ref lock and compare-and-swap; when another process moved the branch,
 //! the group is re-applied on its commit and retried. No thread is
-//! spawned: the first caller that finds the writer idle commits every
-//! batch queued so far as one group, the others wait for their result.
-//! Each caller hashes its own values first (in parallel); a group costs
+//! spawned to run the writer: the first caller that finds the writer idle
+//! commits every batch queued so far as one group, the others wait for
+//! their result. That leader first waits (at most a quarter of the last
+//! commit's time, 2 ms at most) until as many batches are queued as the
+//! last group had: the callers of a group are acknowledged together and
+//! come back together, and without the wait the first of them would
+//! commit alone while the rest waited a whole commit behind it.
+//! Each caller hashes and compresses its own values first (while the
+//! group before it waits for the disk); a group costs
 //! the trees on the changed paths, one commit (or one per batch with
 //! [`Grouping::CommitPerBatch`]), one pack and one ref update. Each batch is atomic
 //! and checked alone: a batch that cannot apply (setting `a/b` when `a`
@@ -104,12 +117,14 @@
 //!
 //! Writes block until fsync; reads may read from disk. From async code,
 //! call them in `tokio::task::spawn_blocking`. Nothing here spawns a
-//! thread or a task.
+//! task or a thread that outlives the call: a group commit fsyncs its
+//! pack, index and lock file on two scoped threads that end with it.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 mod batch;
+mod durable;
 mod error;
 mod history;
 mod key;

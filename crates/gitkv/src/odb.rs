@@ -2,7 +2,6 @@
 //! alternates); durable writes as packs (the `pack` module), because
 //! gix-odb's writers never fsync (nor does anything in gitoxide 0.90).
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,8 +16,9 @@ const HASH: gix::hash::Kind = gix::hash::Kind::Sha1;
 
 /// Consolidation is considered after this many packs written.
 const CONSOLIDATE_EVERY: u64 = 16;
-/// Index slots of the object database (see `Objects::open`).
-const ODB_SLOTS: u16 = 64;
+/// Index slots of the object database (see `Objects::open`): at least
+/// this many, and twice the packs on disk at open.
+const ODB_SLOTS: usize = 64;
 
 /// A shared handle on one repository's objects, usable from any thread.
 ///
@@ -36,6 +36,8 @@ pub(crate) struct Objects {
     pool: Mutex<Vec<(u64, Handle)>>,
     packs_written: AtomicU64,
     consolidate_due: AtomicBool,
+    /// Held by the one consolidation of this process running.
+    consolidating: Mutex<()>,
 }
 
 impl std::fmt::Debug for Objects {
@@ -67,7 +69,10 @@ fn open_store(objects_dir: &Path) -> Result<Arc<Store>> {
     // gix-odb's slot map is sized once (by default from the packs on disk
     // at open); we add packs while running, so ask for room to spare.
     let options = gix::odb::store::init::Options {
-        slots: gix::odb::store::init::Slots::Given(ODB_SLOTS),
+        slots: gix::odb::store::init::Slots::AsNeededByDiskState {
+            multiplier: 2.0,
+            minimum: ODB_SLOTS,
+        },
         ..Default::default()
     };
     let handle = gix::odb::at_opts(objects_dir, HASH, std::iter::empty(), options)
@@ -79,12 +84,16 @@ impl Objects {
     /// Opens the object database in `objects_dir`.
     pub(crate) fn open(objects_dir: PathBuf) -> Result<Self> {
         let store = open_store(&objects_dir)?;
+        // Packs left by processes that stopped before merging them (or
+        // fetched): the first write merges them.
+        let crowded = crate::pack::is_crowded(&objects_dir.join("pack"));
         Ok(Objects {
             dir: objects_dir,
             store: Mutex::new((0, store)),
             pool: Mutex::new(Vec::new()),
             packs_written: AtomicU64::new(0),
-            consolidate_due: AtomicBool::new(false),
+            consolidate_due: AtomicBool::new(crowded),
+            consolidating: Mutex::new(()),
         })
     }
 
@@ -138,9 +147,10 @@ impl Objects {
             self.with_handle(|handle| handle.try_find(id, buf).map(|found| found.map(|data| data.kind)))
         };
         let (generation, mut found) = find(&mut buf);
-        if matches!(found, Ok(None)) {
+        if !matches!(found, Ok(Some(_))) {
             // The packs may have changed under that handle (our own
-            // consolidation, or another process's): ask a current one,
+            // consolidation, or another process's, deleting a pack between
+            // the reads of its index and of its data): ask a current one,
             // opening the store afresh unless that happened meanwhile.
             if generation == self.current().0 {
                 self.reopen()?;
@@ -157,12 +167,23 @@ impl Objects {
     /// Writes `objects` durably, as one pack (see the `pack` module):
     /// when this returns, they are on disk and readable.
     pub(crate) fn write_durably(&self, objects: &[&NewObject]) -> Result<()> {
-        crate::pack::write(&self.dir.join("pack"), objects)?;
+        crate::pack::write(&self.pack_dir(), objects)?;
+        self.wrote_pack();
+        Ok(())
+    }
+
+    /// `objects/pack`.
+    pub(crate) fn pack_dir(&self) -> PathBuf {
+        self.dir.join("pack")
+    }
+
+    /// Counts a pack written (by the group commit): every
+    /// [`CONSOLIDATE_EVERY`] packs, a consolidation is due.
+    pub(crate) fn wrote_pack(&self) {
         let written = self.packs_written.fetch_add(1, Ordering::Relaxed) + 1;
         if written.is_multiple_of(CONSOLIDATE_EVERY) {
             self.consolidate_due.store(true, Ordering::Relaxed);
         }
-        Ok(())
     }
 
     /// Whether enough packs were written since the last consolidation
@@ -172,17 +193,16 @@ impl Objects {
     }
 
     /// Merges small packs if there are too many, then opens the store
-    /// afresh (see [`Objects`]).
+    /// afresh (see [`Objects`]). Runs beside group commits and reads (it
+    /// only deletes packs whose objects are durable in the merged one);
+    /// returns at once, with 0, if another consolidation of this process
+    /// is running.
     pub(crate) fn consolidate(&self) -> Result<usize> {
-        let merged = crate::pack::consolidate(&self.dir.join("pack"));
+        let Ok(_running) = self.consolidating.try_lock() else {
+            return Ok(0);
+        };
+        let merged = crate::pack::consolidate(&self.pack_dir());
         self.reopen()?;
         merged
     }
-}
-
-/// fsyncs a directory, so that entries created or renamed in it survive a crash.
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(Error::io("fsync", dir))
 }

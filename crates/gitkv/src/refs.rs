@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use gix::ObjectId;
 
-use crate::odb::sync_dir;
+use crate::durable::{Step, sync_dir};
 use crate::{Error, Result};
 
 /// How long to wait for another writer's lock, and when to call it stale.
@@ -101,30 +101,39 @@ impl RefFile {
     }
 
     /// Moves the ref from `expected` to `new` if it still has `expected`;
-    /// durable when it returns [`Cas::Updated`].
+    /// durable when it returns [`Cas::Updated`]. `new`'s objects must
+    /// already be durable.
     pub(crate) fn compare_and_swap(
         &self,
         expected: Option<ObjectId>,
         new: ObjectId,
         options: LockOptions,
     ) -> Result<Cas> {
-        let (file, mut guard) = self.lock(options)?;
-        let current = self.read()?;
+        let lock = self.lock(options)?;
+        let current = lock.current()?;
         if current != expected {
             return Ok(Cas::Changed(current));
         }
-        let mut file = file;
-        file.write_all(format!("{}\n", new.to_hex()).as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(Error::io("write", &self.lock))?;
-        drop(file);
-        std::fs::rename(&self.lock, &self.path).map_err(Error::io("rename", &self.lock))?;
-        guard.armed = false;
-        sync_dir(self.path.parent().expect("a ref path has a parent directory"))?;
+        let mut staged = lock.stage(new)?;
+        staged.sync()?;
+        staged.commit(&mut |_| {})?;
         Ok(Cas::Updated)
     }
 
-    fn lock(&self, options: LockOptions) -> Result<(File, LockGuard)> {
+    /// Takes the ref's lock (Git's `<ref>.lock`, created exclusively),
+    /// waiting for another writer's up to `options.timeout` and taking
+    /// over one older than `options.stale_after`. Dropped without
+    /// [`StagedRef::commit`], the lock file is removed and the ref stays.
+    pub(crate) fn lock(&self, options: LockOptions) -> Result<RefLock<'_>> {
+        let (file, guard) = self.create_lock(options)?;
+        Ok(RefLock {
+            reference: self,
+            file,
+            guard,
+        })
+    }
+
+    fn create_lock(&self, options: LockOptions) -> Result<(File, LockGuard)> {
         let start = Instant::now();
         let mut backoff = Duration::from_micros(200);
         loop {
@@ -166,6 +175,83 @@ impl RefFile {
                 Err(e) => return Err(Error::io("create", &self.lock)(e)),
             }
         }
+    }
+}
+
+/// The ref's lock, held: the ref cannot move under us until it is
+/// dropped or committed.
+pub(crate) struct RefLock<'a> {
+    reference: &'a RefFile,
+    file: File,
+    guard: LockGuard,
+}
+
+impl<'a> RefLock<'a> {
+    /// The ref's value now (stable while the lock is held).
+    pub(crate) fn current(&self) -> Result<Option<ObjectId>> {
+        self.reference.read()
+    }
+
+    /// Writes `new` into the lock file (not yet synced: see
+    /// [`StagedRef::sync`]).
+    pub(crate) fn stage(mut self, new: ObjectId) -> Result<StagedRef<'a>> {
+        let lock = &self.reference.lock;
+        self.file
+            .write_all(format!("{}\n", new.to_hex()).as_bytes())
+            .map_err(Error::io("write", lock))?;
+        Ok(StagedRef { lock: self })
+    }
+}
+
+/// The lock file holds the new value; [`StagedRef::commit`] moves the ref.
+pub(crate) struct StagedRef<'a> {
+    lock: RefLock<'a>,
+}
+
+impl StagedRef<'_> {
+    /// fsyncs the lock file (may run in parallel with other fsyncs).
+    pub(crate) fn sync(&mut self) -> Result<()> {
+        self.lock
+            .file
+            .sync_all()
+            .map_err(Error::io("fsync", &self.lock.reference.lock))
+    }
+
+    /// Renames the lock file over the ref and fsyncs the ref's directory:
+    /// the ref has its new value, durably, when this returns. Call it
+    /// only once [`StagedRef::sync`] returned and the objects the new
+    /// value names are durable (their names included). `step` sees each
+    /// durability step as it completes (the ordering tests record them).
+    pub(crate) fn commit(self, step: &mut dyn FnMut(Step<'_>)) -> Result<()> {
+        let RefLock {
+            reference,
+            file,
+            mut guard,
+        } = self.lock;
+        drop(file);
+        std::fs::rename(&reference.lock, &reference.path).map_err(Error::io("rename", &reference.lock))?;
+        guard.armed = false;
+        step(Step::Rename {
+            from: &reference.lock,
+            to: &reference.path,
+        });
+        let dir = reference
+            .path
+            .parent()
+            .expect("a ref path has a parent directory");
+        sync_dir(dir)?;
+        step(Step::SyncDir(dir));
+        Ok(())
+    }
+
+    /// The lock file and its path (to fsync it beside other files).
+    pub(crate) fn file(&self) -> (&File, &Path) {
+        (&self.lock.file, &self.lock.reference.lock)
+    }
+
+    /// The lock file's path.
+    pub(crate) fn lock_path(&self) -> &Path {
+        &self.lock.reference.lock
     }
 }
 

@@ -11,8 +11,10 @@ use gix::bstr::{BString, ByteSlice};
 use gix::objs::{Kind, WriteTo};
 
 use crate::batch::{Batch, Committed, Grouping, Signature};
+use crate::durable::{self, sync_dir};
 use crate::history::History;
-use crate::odb::{NewObject, Objects, sync_dir};
+use crate::odb::{NewObject, Objects};
+use crate::pack::{self, PackBytes};
 use crate::refs::{Cas, LockOptions, RefFile, write_file_durably};
 use crate::snapshot::Snapshot;
 use crate::tree::{self, Edit, Tree};
@@ -134,10 +136,11 @@ impl std::fmt::Debug for Inner {
     }
 }
 
-/// A batch with its blobs hashed, waiting in the writer's queue.
+/// A batch with its blobs hashed and compressed, waiting in the writer's
+/// queue.
 struct Job {
     edits: Vec<Edit>,
-    blobs: Vec<NewObject>,
+    blobs: Vec<pack::Entry>,
     message: String,
     author: Option<Signature>,
     committer: Option<Signature>,
@@ -260,17 +263,17 @@ impl Store {
         for (k, _) in &batch.changes {
             key::split(k)?;
         }
-        // Blobs are hashed by the caller, in parallel with other callers
-        // and with the group being committed; the leader writes them.
+        // Blobs are hashed and compressed by the caller, in parallel with
+        // other callers and with the group being committed (while it
+        // waits for the disk); the leader copies them into its pack.
         let mut blobs = Vec::new();
         let mut edits = Vec::with_capacity(batch.changes.len());
         for (k, value) in batch.changes {
             let value = match value {
                 Some(data) => {
                     let object = NewObject::new(Kind::Blob, data)?;
-                    let id = object.id;
-                    blobs.push(object);
-                    Some(id)
+                    blobs.push(pack::entry(&object)?);
+                    Some(object.id)
                 }
                 None => None,
             };
@@ -288,10 +291,10 @@ impl Store {
                 .writer
                 .submit(job, |jobs| self.commit_group(jobs), || Err(Error::WriterPanicked));
         // Our write is durable (or failed); one caller now and then merges
-        // small packs, with the writer to itself.
+        // small packs, beside the writer (which goes on with other groups).
         if self.inner.objects.take_consolidation_due() {
             // A failed consolidation leaves the packs as they were.
-            let _ = self.exclusive(|| self.inner.objects.consolidate());
+            let _ = self.inner.objects.consolidate();
         }
         result
     }
@@ -339,15 +342,7 @@ impl Store {
                 return failed;
             }
             let size = applied.len();
-            let written = self.write_commits(base.head, &applied);
-            let outcome = written.and_then(|commits| {
-                let tip = *commits.last().expect("at least one batch was applied");
-                let cas = self
-                    .inner
-                    .reference
-                    .compare_and_swap(base.head, tip, self.inner.lock)?;
-                Ok((commits, cas))
-            });
+            let outcome = self.write_group(base.head, &applied);
             match outcome {
                 Ok((commits, Cas::Updated)) => {
                     let tip = *commits.last().expect("at least one batch was applied");
@@ -391,14 +386,42 @@ impl Store {
         }
     }
 
-    /// Writes the trees and commit(s) for the applied jobs, durably;
-    /// returns the commit of each job (one commit for all with
-    /// [`Grouping::OneCommit`]).
-    fn write_commits(
+    /// Writes the group's objects and moves the branch from `parent` to
+    /// its last commit, in the order of the `durable` module; returns the
+    /// commit of each job, or what the branch held if it was not `parent`
+    /// (then nothing was written).
+    fn write_group(
         &self,
         parent: Option<ObjectId>,
         applied: &[(u64, &Job, Arc<Tree>)],
-    ) -> Result<Vec<ObjectId>> {
+    ) -> Result<(Vec<ObjectId>, Cas)> {
+        let (commits, objects) = self.build_commits(parent, applied)?;
+        let tip = *commits.last().expect("at least one batch was applied");
+        let entries = objects.iter().map(pack::entry).collect::<Result<Vec<_>>>()?;
+        let blobs = applied.iter().flat_map(|(_, job, _)| job.blobs.iter());
+        let pack = PackBytes::build(blobs.chain(entries.iter()))?;
+        // Checked under the lock before anything is written.
+        let lock = self.inner.reference.lock(self.inner.lock)?;
+        let current = lock.current()?;
+        if current != parent {
+            return Ok((commits, Cas::Changed(current)));
+        }
+        let staged = lock.stage(tip)?;
+        let pack_dir = self.inner.objects.pack_dir();
+        if durable::commit(&pack_dir, pack.as_ref(), staged, &mut |_| {})?.is_some() {
+            self.inner.objects.wrote_pack();
+        }
+        Ok((commits, Cas::Updated))
+    }
+
+    /// The trees and commit(s) of the applied jobs (not written); returns
+    /// the commit of each job (one commit for all with
+    /// [`Grouping::OneCommit`]) and the objects.
+    fn build_commits(
+        &self,
+        parent: Option<ObjectId>,
+        applied: &[(u64, &Job, Arc<Tree>)],
+    ) -> Result<(Vec<ObjectId>, Vec<NewObject>)> {
         let now = gix::date::Time::now_utc();
         let mut objects: Vec<NewObject> = Vec::new();
         let mut commits = Vec::new();
@@ -460,13 +483,7 @@ impl Store {
                 objects.push(commit);
             }
         }
-        let all: Vec<&NewObject> = applied
-            .iter()
-            .flat_map(|(_, job, _)| job.blobs.iter())
-            .chain(objects.iter())
-            .collect();
-        self.inner.objects.write_durably(&all)?;
-        Ok(commits)
+        Ok((commits, objects))
     }
 
     /// Moves the branch from `expected` to `new` (whose objects are

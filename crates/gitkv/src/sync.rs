@@ -31,8 +31,8 @@ use std::path::{Path, PathBuf};
 use gix::ObjectId;
 use smart::{Client, FetchOptions, PushOptions, PushStatus, Refspec, RemoteUrl};
 
+use crate::durable::sync_dir;
 use crate::merge::{MergeKind, MergeOutcome, Policy};
-use crate::odb::sync_dir;
 use crate::refs::{Cas, RefFile, write_file_durably};
 use crate::{Error, Result, Store};
 

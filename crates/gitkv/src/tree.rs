@@ -148,19 +148,30 @@ impl Tree {
             return Ok(*id);
         }
         let entries = self.entries.get().expect("a tree without an id has entries");
-        let mut tree = gix::objs::Tree::empty();
-        for (name, node) in entries.iter() {
-            let (mode, oid) = match node {
-                Node::Leaf { id, mode } => (*mode, *id),
-                Node::Tree(sub) => (EntryKind::Tree.into(), sub.serialize(out)?),
-            };
-            tree.entries.push(gix::objs::tree::Entry {
-                mode,
-                filename: name.clone(),
-                oid,
+        // Subtrees first; then the entries borrowed, not copied.
+        let mut ids = Vec::with_capacity(entries.len());
+        for node in entries.values() {
+            ids.push(match node {
+                Node::Leaf { id, .. } => *id,
+                Node::Tree(sub) => sub.serialize(out)?,
             });
         }
-        // Git's order: a tree sorts as if its name ended with '/'.
+        let mut tree = gix::objs::TreeRef {
+            entries: Vec::with_capacity(entries.len()),
+        };
+        for ((name, node), id) in entries.iter().zip(&ids) {
+            let mode = match node {
+                Node::Leaf { mode, .. } => *mode,
+                Node::Tree(_) => EntryKind::Tree.into(),
+            };
+            tree.entries.push(gix::objs::tree::EntryRef {
+                mode,
+                filename: name.as_bstr(),
+                oid: id.as_ref(),
+            });
+        }
+        // Git's order: a tree sorts as if its name ended with '/' (nearly
+        // the map's order already).
         tree.entries.sort();
         let mut data = Vec::with_capacity(tree.size() as usize);
         tree.write_to(&mut data)

@@ -5,21 +5,48 @@
 //!
 //! No thread or task is spawned: whoever calls does the work, and each
 //! caller returns only when the group holding its job is done.
+//!
+//! Gathering: the callers of a group are acknowledged together and come
+//! back together, but one of them is always first, finds the writer idle
+//! and would lead a group of one while the others wait a whole commit
+//! behind it: the groups alternate between a few callers and the rest,
+//! and the throughput halves. So a new leader waits, briefly, until as
+//! many jobs are queued as there were callers when the last group ended
+//! (its own jobs and those queued behind it): at most a quarter of the
+//! last group's commit time and never more than [`MAX_GATHER`]. When
+//! fewer callers come back, the wait ends at the deadline once and the
+//! next target is the smaller number.
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// The longest a leader waits for the callers of the last group.
+const MAX_GATHER: Duration = Duration::from_millis(2);
 
 /// A queue of jobs `J` with results `R`, committed in groups.
 pub(crate) struct GroupCommit<J, R> {
     state: Mutex<State<J, R>>,
+    /// Results posted, or the writer freed.
     wake: Condvar,
+    /// A job queued while the leader gathers.
+    arrived: Condvar,
+    /// Bounds of the gathering wait (before the quarter of the last run).
+    min_gather: Duration,
+    max_gather: Duration,
 }
 
 struct State<J, R> {
     queue: Vec<(u64, J)>,
     busy: bool,
+    /// A leader is waiting for the callers of the last group.
+    gathering: bool,
     next: u64,
     done: HashMap<u64, R>,
+    /// How many jobs the last group had plus how many were queued when it
+    /// ended (the callers to expect back), and how long it took.
+    last_group: usize,
+    last_run: Duration,
 }
 
 impl<J, R> std::fmt::Debug for GroupCommit<J, R> {
@@ -30,14 +57,24 @@ impl<J, R> std::fmt::Debug for GroupCommit<J, R> {
 
 impl<J, R> GroupCommit<J, R> {
     pub(crate) fn new() -> Self {
+        Self::with_gather(Duration::ZERO, MAX_GATHER)
+    }
+
+    fn with_gather(min_gather: Duration, max_gather: Duration) -> Self {
         GroupCommit {
             state: Mutex::new(State {
                 queue: Vec::new(),
                 busy: false,
+                gathering: false,
                 next: 0,
                 done: HashMap::new(),
+                last_group: 0,
+                last_run: Duration::ZERO,
             }),
             wake: Condvar::new(),
+            arrived: Condvar::new(),
+            min_gather,
+            max_gather,
         }
     }
 
@@ -58,12 +95,16 @@ impl<J, R> GroupCommit<J, R> {
         let ticket = state.next;
         state.next += 1;
         state.queue.push((ticket, job));
+        if state.gathering {
+            self.arrived.notify_one();
+        }
         loop {
             if let Some(result) = state.done.remove(&ticket) {
                 return result;
             }
             if !state.busy {
                 state.busy = true;
+                state = self.gather(state);
                 let jobs = std::mem::take(&mut state.queue);
                 drop(state);
                 let mut leading = Leading {
@@ -71,6 +112,8 @@ impl<J, R> GroupCommit<J, R> {
                     tickets: jobs.iter().map(|(t, _)| *t).collect(),
                     results: Vec::new(),
                     lost: &lost,
+                    size: jobs.len(),
+                    started: Instant::now(),
                 };
                 leading.results = run(jobs);
                 drop(leading);
@@ -82,6 +125,31 @@ impl<J, R> GroupCommit<J, R> {
                 .wait(state)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
         }
+    }
+
+    /// The leader's wait for the callers of the last group (see the module
+    /// docs); returns with the lock held.
+    fn gather<'a>(&'a self, mut state: MutexGuard<'a, State<J, R>>) -> MutexGuard<'a, State<J, R>> {
+        let target = state.last_group;
+        if state.queue.len() >= target {
+            return state;
+        }
+        let wait = (state.last_run / 4).clamp(self.min_gather, self.max_gather);
+        let deadline = Instant::now() + wait;
+        state.gathering = true;
+        while state.queue.len() < target {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            state = self
+                .arrived
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+        state.gathering = false;
+        state
     }
 
     /// Runs `f` while no group is being committed and none can start.
@@ -107,6 +175,8 @@ struct Leading<'a, J, R, L: Fn() -> R> {
     tickets: Vec<u64>,
     results: Vec<(u64, R)>,
     lost: &'a L,
+    size: usize,
+    started: Instant,
 }
 
 impl<J, R, L: Fn() -> R> Drop for Leading<'_, J, R, L> {
@@ -121,6 +191,8 @@ impl<J, R, L: Fn() -> R> Drop for Leading<'_, J, R, L> {
             }
         }
         state.busy = false;
+        state.last_group = self.size + state.queue.len();
+        state.last_run = self.started.elapsed();
         drop(state);
         self.writer.wake.notify_all();
     }
@@ -169,6 +241,60 @@ mod tests {
         assert_eq!(total, 800);
         // 800 jobs, 16 at a time: far fewer groups than jobs.
         assert!(groups.load(Ordering::SeqCst) < 800);
+    }
+
+    #[test]
+    fn a_new_leader_gathers_the_callers_of_the_last_group() {
+        // A generous deadline: the test does not depend on timing.
+        let long = Duration::from_secs(30);
+        let writer = Arc::new(GroupCommit::<u32, u32>::with_gather(long, long));
+        let sizes = Arc::new(Mutex::new(Vec::new()));
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let release_rx = Mutex::new(release_rx);
+        let run = {
+            let sizes = Arc::clone(&sizes);
+            move |jobs: Vec<(u64, u32)>| {
+                sizes.lock().unwrap().push(jobs.len());
+                if jobs.iter().any(|(_, j)| *j == 0) {
+                    // The first group is held until the others are queued.
+                    release_rx.lock().unwrap().recv().unwrap();
+                }
+                jobs
+            }
+        };
+        let run = Arc::new(run);
+        std::thread::scope(|s| {
+            let first = {
+                let (writer, run) = (Arc::clone(&writer), Arc::clone(&run));
+                s.spawn(move || [0, 100, 200].map(|job| writer.submit(job, |jobs| run(jobs), || u32::MAX)))
+            };
+            while sizes.lock().unwrap().is_empty() {
+                std::thread::yield_now();
+            }
+            // Two callers queue behind the first group; each caller submits
+            // again as soon as it is acknowledged.
+            let others: Vec<_> = (1..=2u32)
+                .map(|i| {
+                    let (writer, run) = (Arc::clone(&writer), Arc::clone(&run));
+                    s.spawn(move || {
+                        assert_eq!(writer.submit(i, |jobs| run(jobs), || u32::MAX), i);
+                        assert_eq!(writer.submit(i + 10, |jobs| run(jobs), || u32::MAX), i + 10);
+                    })
+                })
+                .collect();
+            while writer.lock().queue.len() < 2 {
+                std::thread::yield_now();
+            }
+            release_tx.send(()).unwrap();
+            assert_eq!(first.join().unwrap(), [0, 100, 200]);
+            for o in others {
+                o.join().unwrap();
+            }
+        });
+        // Three callers when the first group ended: the next groups wait
+        // for all three (without gathering, the first caller back would
+        // commit alone).
+        assert_eq!(*sizes.lock().unwrap(), [1, 3, 3]);
     }
 
     #[test]

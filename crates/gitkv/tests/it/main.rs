@@ -5,6 +5,7 @@ mod basic;
 mod concurrency;
 mod crash;
 mod merge;
+mod ordering;
 mod props;
 mod support;
 mod sync;
