@@ -98,11 +98,16 @@ async fn git_daemon_gets_every_paste_even_after_being_down() -> TestResult {
         has_all(&remote_repo, &ids)
     })
     .await;
-    let page = curl(&[&format!("{}/", s.base)]).await.text();
-    assert!(
-        page.contains("sync-synced") || page.contains("sync-pending"),
-        "{page}"
-    );
+    // The footer follows (the state is set when the sync call returns).
+    let mut page = String::new();
+    for _ in 0..100 {
+        page = curl(&[&format!("{}/", s.base)]).await.text();
+        if page.contains("sync-synced") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(page.contains("sync-synced"), "{page}");
     Ok(())
 }
 
