@@ -16,14 +16,16 @@
 
 use std::fs::File;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine;
 
-use crate::peer::{KillGroupOnDrop, PeerError, find_binary, free_port, io_error, wait_for_file, wait_for_port};
+use crate::peer::{
+    KillGroupOnDrop, PeerError, find_binary, free_port, io_error, wait_for_file, wait_for_port,
+};
 use crate::tls::TestCa;
 
 /// The user of `/auth/`.
