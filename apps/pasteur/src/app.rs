@@ -220,6 +220,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<Running, Sta
         pastes,
         secret,
         highlighter: Highlighter::new(),
+        highlights: crate::highlight::HighlightCache::new(1024),
         magic,
         pages: Pages::new()?,
         limiter: RateLimiter::new(config.rate_per_minute),

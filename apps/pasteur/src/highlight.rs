@@ -32,6 +32,57 @@ pub(crate) struct Highlighted {
     pub language: String,
 }
 
+/// Cache entries: (paste id, language asked for) -> highlighting.
+type Entries = std::collections::HashMap<(String, Option<String>), std::sync::Arc<Highlighted>>;
+
+/// Highlighted pastes by id and language. A paste's content never
+/// changes under its id, so an entry never goes stale; the handler checks
+/// that the paste still exists (and has not expired) before asking, and
+/// never caches burn-after-reading pastes. Bounded: emptied when full.
+#[derive(Debug)]
+pub(crate) struct HighlightCache {
+    entries: std::sync::Mutex<Entries>,
+    capacity: usize,
+}
+
+impl HighlightCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            entries: Default::default(),
+            capacity,
+        }
+    }
+
+    /// The cached highlighting of `id` in `lang`, or `make()`'s, kept.
+    pub(crate) fn get_or_make(
+        &self,
+        id: &str,
+        lang: Option<&str>,
+        make: impl FnOnce() -> Highlighted,
+    ) -> std::sync::Arc<Highlighted> {
+        let key = (id.to_string(), lang.map(str::to_string));
+        if let Some(hit) = self.lock().get(&key) {
+            return hit.clone();
+        }
+        let made = std::sync::Arc::new(make());
+        let mut entries = self.lock();
+        if entries.len() >= self.capacity {
+            entries.clear();
+        }
+        entries.insert(key, made.clone());
+        made
+    }
+
+    /// Drops every entry of `id` (deleted).
+    pub(crate) fn forget(&self, id: &str) {
+        self.lock().retain(|(key, _), _| key != id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// The syntaxes, the list of languages and the stylesheet.
 #[derive(Debug)]
 pub(crate) struct Highlighter {
@@ -233,6 +284,27 @@ pub(crate) fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cache_keeps_by_id_and_language_and_forgets() {
+        let h = Highlighter::new();
+        let cache = HighlightCache::new(2);
+        let mut made = 0;
+        for _ in 0..3 {
+            cache.get_or_make("a", Some("rs"), || {
+                made += 1;
+                h.highlight("fn x() {}", Some("rs"))
+            });
+        }
+        assert_eq!(made, 1);
+        cache.get_or_make("a", None, || h.highlight("x", None));
+        cache.forget("a");
+        cache.get_or_make("a", Some("rs"), || {
+            made += 1;
+            h.highlight("fn x() {}", Some("rs"))
+        });
+        assert_eq!(made, 2);
+    }
 
     fn balanced(html: &str) -> bool {
         html.matches("<span").count() == html.matches("</span>").count()

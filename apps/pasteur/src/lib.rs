@@ -9,7 +9,7 @@
 //!                          highlighting (syntect), types (conan), rate limits
 //!                        │
 //!                        ▼ store: gitkv on a bare repository, one commit per paste
-//!                        │       (pastes/ab/<id> + <id>.json), removals in later commits
+//!                        │       (pastes/a/b/<id> + <id>.json), removals in later commits
 //!                        ├── sweeper: expiry, with an injectable clock
 //!                        └── sync: gitkv pull/push through smart (git://, ssh://, http(s)://),
 //!                                  back-off while the remote is down

@@ -16,13 +16,16 @@
 
 use std::fs::File;
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine;
 
-use crate::peer::{KillOnDrop, PeerError, find_binary, free_port, io_error, wait_for_file, wait_for_port};
+use crate::peer::{
+    KillGroupOnDrop, PeerError, find_binary, free_port, io_error, wait_for_file, wait_for_port,
+};
 use crate::tls::TestCa;
 
 /// The user of `/auth/`.
@@ -34,8 +37,8 @@ pub const TOKEN: &str = "tok-0123456789";
 
 /// A running nginx + fcgiwrap + `git http-backend`.
 pub struct GitHttp {
-    nginx: Option<KillOnDrop>,
-    _fcgiwrap: KillOnDrop,
+    nginx: Option<KillGroupOnDrop>,
+    _fcgiwrap: KillGroupOnDrop,
     http: SocketAddr,
     https: SocketAddr,
     ca: TestCa,
@@ -105,12 +108,13 @@ impl GitHttp {
             .arg("2")
             .arg("-s")
             .arg(format!("unix:{}", socket.display()))
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(out.try_clone().map_err(&err)?)
             .stderr(out)
             .spawn()
             .map_err(io_error("fcgiwrap"))?;
-        let mut fcgi = KillOnDrop(child);
+        let mut fcgi = KillGroupOnDrop(child);
         let read_fcgi_log = || std::fs::read_to_string(&fcgi_log).unwrap_or_default();
         let any = SocketAddr::from(([127, 0, 0, 1], 0));
         wait_for_file(
@@ -209,12 +213,13 @@ impl GitHttp {
             .arg(&conf)
             .arg("-g")
             .arg("daemon off;")
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(out.try_clone().map_err(&err)?)
             .stderr(out)
             .spawn()
             .map_err(&err)?;
-        let mut nginx = KillOnDrop(child);
+        let mut nginx = KillGroupOnDrop(child);
         let read_log = || {
             let mut text = std::fs::read_to_string(&log).unwrap_or_default();
             text.push_str(&std::fs::read_to_string(d.join("error.log")).unwrap_or_default());

@@ -194,6 +194,25 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// A child that leads its own process group (spawned with
+/// `process_group(0)`), killed with the whole group on drop: nginx's
+/// workers and fcgiwrap's preforked children would otherwise outlive it.
+#[derive(Debug)]
+pub(crate) struct KillGroupOnDrop(pub(crate) Child);
+
+impl Drop for KillGroupOnDrop {
+    fn drop(&mut self) {
+        // No libc here: kill(1) signals the group (`-PGID`).
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub(crate) fn io_error(binary: &str) -> impl Fn(std::io::Error) -> PeerError + '_ {
     move |source| PeerError::Io {
         binary: binary.to_string(),

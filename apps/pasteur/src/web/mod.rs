@@ -52,6 +52,7 @@ pub(crate) struct State {
     pub(crate) pastes: Pastes,
     pub(crate) secret: Secret,
     pub(crate) highlighter: Highlighter,
+    pub(crate) highlights: crate::highlight::HighlightCache,
     pub(crate) magic: conan::Magic,
     pub(crate) pages: Pages,
     pub(crate) limiter: RateLimiter,
@@ -595,8 +596,13 @@ async fn view(state: &State, req: &Request<Body>, id: &str, reveal: bool) -> Res
     let (lines, language) = if meta.binary || meta.encrypted {
         (Vec::new(), state.highlighter.name_of(None))
     } else {
-        let highlighted = state.highlighter.highlight(&text, lang.as_deref());
-        (highlighted.lines, highlighted.language)
+        let highlight = || state.highlighter.highlight(&text, lang.as_deref());
+        let highlighted = if meta.burn {
+            std::sync::Arc::new(highlight())
+        } else {
+            state.highlights.get_or_make(id, lang.as_deref(), highlight)
+        };
+        (highlighted.lines.clone(), highlighted.language.clone())
     };
     let description = if meta.binary {
         state.magic.identify(&content).description
@@ -769,6 +775,7 @@ async fn delete(state: &State, req: Request<Body>, id: &str) -> Res {
             if let Some(syncer) = &state.syncer {
                 syncer.wake();
             }
+            state.highlights.forget(id);
             tracing::info!(%id, "paste deleted");
             message(
                 state,

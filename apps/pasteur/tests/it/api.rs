@@ -63,7 +63,7 @@ async fn curl_data_binary_gets_a_url_and_the_repository_a_commit() -> TestResult
     assert_eq!(log.trim(), format!("paste {id}"));
     let clone = s.dir.path().join("clone");
     git(&["clone", "-q", &repo, &clone.display().to_string()]);
-    let key = format!("pastes/{}/{id}", &id[..2]);
+    let key = crate::support::key(&id);
     assert_eq!(std::fs::read(clone.join(&key))?, RUST);
     let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(clone.join(format!("{key}.json")))?)?;
     assert_eq!(meta["lang"], "rs");

@@ -79,7 +79,7 @@ async fn every_acknowledged_paste_survives_kill_9() -> TestResult {
             "--git-dir",
             &repo,
             "show",
-            &format!("main:pastes/{}/{id}", &id[..2]),
+            &format!("main:{}", crate::support::key(id)),
         ]);
         assert_eq!(&stored, content, "paste {id}");
     }

@@ -6,6 +6,7 @@
 mod api;
 mod browser;
 mod burn;
+mod cli;
 mod crash;
 mod expiry;
 mod https;

@@ -244,3 +244,8 @@ pub(crate) async fn spawn_binary_on(data: &Path, port: u16, args: &[&str]) -> Pr
     }
     proc
 }
+
+/// The repository key of paste `id`'s content.
+pub(crate) fn key(id: &str) -> String {
+    format!("pastes/{}/{}/{id}", &id[..1], &id[1..2])
+}

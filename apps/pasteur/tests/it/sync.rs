@@ -28,7 +28,7 @@ fn fast() -> SyncTiming {
 fn has_all(repo: &Path, ids: &[String]) -> bool {
     let files = files(repo, "main");
     ids.iter()
-        .all(|id| files.iter().any(|f| f == &format!("pastes/{}/{id}", &id[..2])))
+        .all(|id| files.iter().any(|f| f == &crate::support::key(id)))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -63,7 +63,7 @@ async fn git_daemon_gets_every_paste_even_after_being_down() -> TestResult {
     git(&["clone", "-q", &url, &clone.display().to_string()]);
     for (i, id) in ids.iter().enumerate() {
         assert_eq!(
-            std::fs::read_to_string(clone.join(format!("pastes/{}/{id}", &id[..2])))?,
+            std::fs::read_to_string(clone.join(crate::support::key(id)))?,
             format!("paste {i}\n")
         );
     }
@@ -98,11 +98,16 @@ async fn git_daemon_gets_every_paste_even_after_being_down() -> TestResult {
         has_all(&remote_repo, &ids)
     })
     .await;
-    let page = curl(&[&format!("{}/", s.base)]).await.text();
-    assert!(
-        page.contains("sync-synced") || page.contains("sync-pending"),
-        "{page}"
-    );
+    // The footer follows (the state is set when the sync call returns).
+    let mut page = String::new();
+    for _ in 0..100 {
+        page = curl(&[&format!("{}/", s.base)]).await.text();
+        if page.contains("sync-synced") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(page.contains("sync-synced"), "{page}");
     Ok(())
 }
 
@@ -228,7 +233,7 @@ async fn http_remote_with_basic_auth() -> TestResult {
         &clone.display().to_string(),
     ]);
     assert_eq!(
-        std::fs::read_to_string(clone.join(format!("pastes/{}/{}", &ids[1][..2], ids[1])))?,
+        std::fs::read_to_string(clone.join(crate::support::key(&ids[1])))?,
         "over http 1\n"
     );
     Ok(())
