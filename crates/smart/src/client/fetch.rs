@@ -170,7 +170,7 @@ pub(super) async fn fetch(
         conn.end_session().await?;
     }
     if !wants.is_empty() {
-        let mut sink = None;
+        let mut received = Received::new(&git_dir, !is_clone, progress);
         let result = if v2 {
             let request = FetchRequest {
                 wants: wants.clone(),
@@ -194,11 +194,7 @@ pub(super) async fn fetch(
                 &client.agent,
                 request,
                 Negotiator::new(candidates),
-                &git_dir,
-                &mut sink,
-                &mut shallow_add,
-                &mut shallow_remove,
-                progress,
+                &mut received,
             )
             .await
         } else {
@@ -215,19 +211,15 @@ pub(super) async fn fetch(
                     feature,
                 });
             }
-            receive_v0(
-                &mut conn,
-                &caps,
-                &client.agent,
-                request,
-                &git_dir,
-                &mut sink,
-                &mut shallow_add,
-                &mut shallow_remove,
-                progress,
-            )
-            .await
+            receive_v0(&mut conn, &caps, &client.agent, request, &mut received).await
         };
+        let Received {
+            sink,
+            shallow_add: added,
+            shallow_remove: removed,
+            ..
+        } = received;
+        (shallow_add, shallow_remove) = (added, removed);
         let finished = match sink {
             Some(sink) => {
                 outcome.pack_bytes = sink.bytes;
@@ -301,18 +293,64 @@ pub(super) async fn fetch(
     Ok(outcome)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a fetch response leaves behind, whatever the protocol version: the
+/// pack being indexed and the changes to the shallow boundary.
+struct Received<'a> {
+    git_dir: &'a std::path::Path,
+    thin_pack: bool,
+    sink: Option<PackSink>,
+    shallow_add: Vec<ObjectId>,
+    shallow_remove: Vec<ObjectId>,
+    progress: &'a mut (dyn FnMut(Progress<'_>) + Send),
+}
+
+impl<'a> Received<'a> {
+    fn new(
+        git_dir: &'a std::path::Path,
+        thin_pack: bool,
+        progress: &'a mut (dyn FnMut(Progress<'_>) + Send),
+    ) -> Self {
+        Self {
+            git_dir,
+            thin_pack,
+            sink: None,
+            shallow_add: Vec::new(),
+            shallow_remove: Vec::new(),
+            progress,
+        }
+    }
+
+    /// Takes the events both protocol versions send (shallow lines,
+    /// progress, pack data); others are the caller's. `false` when the
+    /// indexer stopped: the pack is bad, and its error says why.
+    async fn take(&mut self, event: FetchEvent<'_>) -> bool {
+        match event {
+            FetchEvent::Shallow(id) => self.shallow_add.push(id),
+            FetchEvent::Unshallow(id) => self.shallow_remove.push(id),
+            FetchEvent::Progress(text) => (self.progress)(Progress::Remote(text)),
+            FetchEvent::PackData(data) => {
+                let (git_dir, thin_pack) = (self.git_dir, self.thin_pack);
+                let sink = self
+                    .sink
+                    .get_or_insert_with(|| PackSink::start(git_dir.to_path_buf(), thin_pack));
+                if !sink.write(data).await {
+                    return false;
+                }
+                (self.progress)(Progress::Received(sink.bytes));
+            }
+            _ => {}
+        }
+        true
+    }
+}
+
 async fn negotiate_and_receive(
     conn: &mut Connection,
     caps: &Capabilities,
     agent: &str,
     mut request: FetchRequest,
     mut negotiator: Negotiator,
-    git_dir: &std::path::Path,
-    sink: &mut Option<PackSink>,
-    shallow_add: &mut Vec<ObjectId>,
-    shallow_remove: &mut Vec<ObjectId>,
-    progress: &mut (dyn FnMut(Progress<'_>) + Send),
+    received: &mut Received<'_>,
 ) -> Result<(), Error> {
     loop {
         let round = negotiator.next_round();
@@ -336,18 +374,6 @@ async fn negotiate_and_receive(
             match event {
                 FetchEvent::Ack(id) => negotiator.ack(id),
                 FetchEvent::Ready => negotiator.ready(),
-                FetchEvent::Shallow(id) => shallow_add.push(id),
-                FetchEvent::Unshallow(id) => shallow_remove.push(id),
-                FetchEvent::Progress(text) => progress(Progress::Remote(text)),
-                FetchEvent::PackData(data) => {
-                    let sink =
-                        sink.get_or_insert_with(|| PackSink::start(git_dir.to_path_buf(), request.thin_pack));
-                    if !sink.write(data).await {
-                        // The indexer stopped: the pack is bad. Its error says why.
-                        return Ok(());
-                    }
-                    progress(Progress::Received(sink.bytes));
-                }
                 FetchEvent::RoundEnd if request.done => {
                     return Err(conn.protocol_error(ProtocolError::Unexpected {
                         context: "fetch response",
@@ -358,23 +384,22 @@ async fn negotiate_and_receive(
                 }
                 FetchEvent::RoundEnd => break,
                 FetchEvent::End => return Ok(()),
-                _ => {}
+                other => {
+                    if !received.take(other).await {
+                        return Ok(());
+                    }
+                }
             }
         }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn receive_v0(
     conn: &mut Connection,
     caps: &Capabilities,
     agent: &str,
     request: V0FetchRequest,
-    git_dir: &std::path::Path,
-    sink: &mut Option<PackSink>,
-    shallow_add: &mut Vec<ObjectId>,
-    shallow_remove: &mut Vec<ObjectId>,
-    progress: &mut (dyn FnMut(Progress<'_>) + Send),
+    received: &mut Received<'_>,
 ) -> Result<(), Error> {
     let bytes = request.encode(caps, agent).map_err(|_| Error::RequestTooLong {
         path: "fetch request".into(),
@@ -392,19 +417,12 @@ async fn receive_v0(
             Err(e) => return Err(conn.protocol_error(e)),
         };
         match event {
-            FetchEvent::Shallow(id) => shallow_add.push(id),
-            FetchEvent::Unshallow(id) => shallow_remove.push(id),
-            FetchEvent::Progress(text) => progress(Progress::Remote(text)),
-            FetchEvent::PackData(data) => {
-                let sink =
-                    sink.get_or_insert_with(|| PackSink::start(git_dir.to_path_buf(), request.thin_pack));
-                if !sink.write(data).await {
+            FetchEvent::End => return Ok(()),
+            other => {
+                if !received.take(other).await {
                     return Ok(());
                 }
-                progress(Progress::Received(sink.bytes));
             }
-            FetchEvent::End => return Ok(()),
-            _ => {}
         }
     }
 }
