@@ -1200,30 +1200,14 @@ impl<'d> Matcher<'d> {
                     Value::Float(f) => f,
                     _ => 0.0,
                 };
-                let fv = self.f;
-                return match m.reln {
-                    b'x' => true,
-                    b'!' => fl.is_nan() || fv.is_nan() || fv != fl,
-                    b'=' => fv == fl,
-                    b'>' => fv > fl,
-                    b'<' => fv < fl,
-                    _ => false,
-                };
+                return float_relation(m.reln, self.f, fl);
             }
             Type::Double(_) => {
                 let dl = match m.value {
                     Value::Double(d) => d,
                     _ => 0.0,
                 };
-                let dv = self.d;
-                return match m.reln {
-                    b'x' => true,
-                    b'!' => dl.is_nan() || dv.is_nan() || dv != dl,
-                    b'=' => dv == dl,
-                    b'>' => dv > dl,
-                    b'<' => dv < dl,
-                    _ => false,
-                };
+                return float_relation(m.reln, self.d, dl);
             }
             Type::Default | Type::Clear => {
                 l = 0;
@@ -1628,6 +1612,20 @@ where
         op::DIVIDE => v / k,
         _ => v,
     })
+}
+
+/// libmagic's relations on `float` and `double` values, each compared in
+/// its own width: `!` holds when either side is NaN.
+fn float_relation<F: PartialOrd + Copy>(reln: u8, value: F, literal: F) -> bool {
+    let nan = |x: F| x.partial_cmp(&x).is_none();
+    match reln {
+        b'x' => true,
+        b'!' => nan(literal) || nan(value) || value != literal,
+        b'=' => value == literal,
+        b'>' => value > literal,
+        b'<' => value < literal,
+        _ => false,
+    }
 }
 
 #[cfg(test)]
