@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
 
-use crate::support::start;
+use crate::support::{read_response, start};
 
 type Line = BTreeMap<String, String>;
 
@@ -69,18 +69,11 @@ impl Capture {
     }
 }
 
-async fn exchange(stream: &mut TcpStream, request: &[u8], answer_ends_with: &str) {
+/// Sends `request` and checks the response's body ends with `body_end`.
+async fn exchange(stream: &mut TcpStream, request: &[u8], body_end: &str) {
     stream.write_all(request).await.unwrap();
-    let mut got = Vec::new();
-    let mut buf = [0; 1024];
-    while !String::from_utf8_lossy(&got).ends_with(answer_ends_with) {
-        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
-            .await
-            .expect("an answer in time")
-            .unwrap();
-        assert!(n > 0, "closed early: {:?}", String::from_utf8_lossy(&got));
-        got.extend_from_slice(&buf[..n]);
-    }
+    let answer = read_response(stream).await;
+    assert!(answer.ends_with(body_end), "{answer}");
 }
 
 // One thread: the subscriber is this thread's default, and the server's

@@ -12,6 +12,8 @@ use http_body_util::{BodyExt, Full};
 use paf::certs::{Certificates, certified_key_from_pem};
 use paf::{Body, Handle, Server, service_fn};
 use testkit::tls::TestCa;
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
 
 /// A running test server.
 pub(crate) struct TestServer {
@@ -150,5 +152,40 @@ pub(crate) async fn assert_echoes(ca: &std::path::Path, url: &str, data: &str, l
     for http in ["--http1.1", "--http2"] {
         let (body, _) = curl(&[http, "--cacert", ca.to_str().unwrap(), "--data-binary", data, url]).await;
         assert_eq!(body.len(), len, "{http}");
+    }
+}
+
+/// Reads one HTTP/1.1 response with a `Content-Length` body.
+pub(crate) async fn read_response(stream: &mut TcpStream) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0; 1024];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("an answer in time")
+            .unwrap();
+        assert!(
+            n > 0,
+            "closed before a whole response: {:?}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")
+                        .map(str::to_string)
+                })
+                .expect("a content-length")
+                .trim()
+                .parse()
+                .unwrap();
+            if body.len() >= len {
+                return text;
+            }
+        }
     }
 }

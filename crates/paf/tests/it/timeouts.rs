@@ -6,42 +6,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{curl, start};
-
-/// Reads one HTTP/1.1 response with a `Content-Length` body.
-async fn read_response(stream: &mut TcpStream) -> String {
-    let mut got = Vec::new();
-    let mut buf = [0; 1024];
-    loop {
-        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
-            .await
-            .expect("an answer in time")
-            .unwrap();
-        assert!(
-            n > 0,
-            "closed before a whole response: {:?}",
-            String::from_utf8_lossy(&got)
-        );
-        got.extend_from_slice(&buf[..n]);
-        let text = String::from_utf8_lossy(&got).into_owned();
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            let len: usize = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length: ")
-                        .map(str::to_string)
-                })
-                .expect("a content-length")
-                .trim()
-                .parse()
-                .unwrap();
-            if body.len() >= len {
-                return text;
-            }
-        }
-    }
-}
+use crate::support::{curl, read_response, start};
 
 /// Waits until the server closes `stream`; how long that took.
 async fn closed_after(stream: &mut TcpStream, bound: Duration) -> Duration {
