@@ -77,8 +77,8 @@
 //! worst with an unreferenced pack or temp file, which `git gc` folds in
 //! or removes). Packs are merged geometrically (as `git repack
 //! --geometric=2`) once there are more than 16, packs of 32 MiB or more
-//! excepted (`git gc` folds those), by a writer after its own write is
-//! acknowledged and beside the group commits, which go on. A
+//! excepted (`git gc` folds those), on a short-lived thread of its own
+//! beside the group commits, which go on: no write waits for it. A
 //! writer killed while holding the lock leaves `<ref>.lock`; a lock older
 //! than [`Builder::stale_lock_after`] (5 s) is removed by the next writer.
 //! Reading goes through gix-odb, so loose objects, packs from `git gc` or
@@ -116,9 +116,10 @@
 //! # Blocking
 //!
 //! Writes block until fsync; reads may read from disk. From async code,
-//! call them in `tokio::task::spawn_blocking`. Nothing here spawns a
-//! task or a thread that outlives the call: a group commit fsyncs its
-//! pack, index and lock file on two scoped threads that end with it.
+//! call them in `tokio::task::spawn_blocking`. No task is spawned and
+//! the only thread that outlives a call is a pack consolidation's (it
+//! ends with the merge); a group commit fsyncs its pack, index and lock
+//! file on two scoped threads that end with it.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]

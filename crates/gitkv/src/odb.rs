@@ -192,6 +192,21 @@ impl Objects {
         self.consolidate_due.swap(false, Ordering::Relaxed)
     }
 
+    /// Runs [`Objects::consolidate`] on a thread of its own, which ends
+    /// with it (in the caller's thread if no thread can be started). A
+    /// failed consolidation leaves the packs as they were.
+    pub(crate) fn consolidate_in_background(objects: &Arc<Objects>) {
+        let theirs = Arc::clone(objects);
+        let spawned = std::thread::Builder::new()
+            .name("gitkv-consolidate".into())
+            .spawn(move || {
+                let _ = theirs.consolidate();
+            });
+        if spawned.is_err() {
+            let _ = objects.consolidate();
+        }
+    }
+
     /// Merges small packs if there are too many, then opens the store
     /// afresh (see [`Objects`]). Runs beside group commits and reads (it
     /// only deletes packs whose objects are durable in the merged one);

@@ -290,11 +290,10 @@ impl Store {
             self.inner
                 .writer
                 .submit(job, |jobs| self.commit_group(jobs), || Err(Error::WriterPanicked));
-        // Our write is durable (or failed); one caller now and then merges
-        // small packs, beside the writer (which goes on with other groups).
+        // Our write is durable (or failed); now and then small packs are
+        // merged, on a thread of their own: no caller waits for it.
         if self.inner.objects.take_consolidation_due() {
-            // A failed consolidation leaves the packs as they were.
-            let _ = self.inner.objects.consolidate();
+            Objects::consolidate_in_background(&self.inner.objects);
         }
         result
     }
