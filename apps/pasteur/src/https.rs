@@ -88,11 +88,11 @@ pub(crate) async fn run(
             }
         }
     };
-    tracing::info!(account = client.account_id(), directory = %config.directory, "ACME account ready");
-    let solver = match config.dns.clone() {
-        Some(dns) => Solver::Dns01(dns),
-        None => Solver::Http01(tokens),
+    let (solver, challenge) = match config.dns.clone() {
+        Some(dns) => (Solver::Dns01(dns), "dns-01"),
+        None => (Solver::Http01(tokens), "http-01"),
     };
+    tracing::info!(account = client.account_id(), directory = %config.directory, challenge, "ACME account ready");
     let mut manager = CertManager::new(
         store,
         client,
