@@ -146,6 +146,8 @@ impl Running {
     pub async fn wait(mut self) -> std::io::Result<()> {
         let servers = std::mem::take(&mut self.servers);
         let (first, _, _) = futures_util::future::select_all(servers).await;
+        // Pastes are durable already; a pack merge under way is let finish.
+        self.state.pastes.settle().await;
         first.map_err(std::io::Error::other)?
     }
 

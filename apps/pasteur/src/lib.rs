@@ -24,6 +24,8 @@
 mod app;
 mod certstore;
 mod clock;
+#[doc(hidden)]
+pub mod fuzzing;
 mod highlight;
 mod https;
 mod paste;

@@ -51,6 +51,12 @@ impl Pastes {
         Ok(self.store.contains(&paste::meta_key(id))?)
     }
 
+    /// Waits for the repository's pack merges under way (before exiting).
+    pub(crate) async fn settle(&self) {
+        let store = self.store.clone();
+        let _ = tokio::task::spawn_blocking(move || store.wait_for_merges()).await;
+    }
+
     /// Stores a new paste in one durable commit.
     pub(crate) async fn create(&self, id: &str, meta: &Meta, content: Vec<u8>) -> Result<(), StoreError> {
         let json = serde_json::to_vec(meta).map_err(|source| StoreError::Meta {

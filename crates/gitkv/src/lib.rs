@@ -78,7 +78,8 @@
 //! or removes). Packs are merged geometrically (as `git repack
 //! --geometric=2`) once there are more than 16, packs of 32 MiB or more
 //! excepted (`git gc` folds those), on a short-lived thread of its own
-//! beside the group commits, which go on: no write waits for it. A
+//! beside the group commits, which go on: no write waits for it
+//! ([`Store::wait_for_merges`] does, before `git fsck` or exiting). A
 //! writer killed while holding the lock leaves `<ref>.lock`; a lock older
 //! than [`Builder::stale_lock_after`] (5 s) is removed by the next writer.
 //! Reading goes through gix-odb, so loose objects, packs from `git gc` or
@@ -127,6 +128,8 @@
 mod batch;
 mod durable;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod history;
 mod key;
 mod merge;

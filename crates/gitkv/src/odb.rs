@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use gix::ObjectId;
 use gix::objs::{Find, Kind};
@@ -38,6 +38,9 @@ pub(crate) struct Objects {
     consolidate_due: AtomicBool,
     /// Held by the one consolidation of this process running.
     consolidating: Mutex<()>,
+    /// Consolidations started in the background and not finished yet.
+    background: Mutex<usize>,
+    background_done: Condvar,
 }
 
 impl std::fmt::Debug for Objects {
@@ -94,6 +97,8 @@ impl Objects {
             packs_written: AtomicU64::new(0),
             consolidate_due: AtomicBool::new(crowded),
             consolidating: Mutex::new(()),
+            background: Mutex::new(0),
+            background_done: Condvar::new(),
         })
     }
 
@@ -196,14 +201,42 @@ impl Objects {
     /// with it (in the caller's thread if no thread can be started). A
     /// failed consolidation leaves the packs as they were.
     pub(crate) fn consolidate_in_background(objects: &Arc<Objects>) {
+        *objects
+            .background
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) += 1;
         let theirs = Arc::clone(objects);
         let spawned = std::thread::Builder::new()
             .name("gitkv-consolidate".into())
             .spawn(move || {
                 let _ = theirs.consolidate();
+                theirs.background_finished();
             });
         if spawned.is_err() {
             let _ = objects.consolidate();
+            objects.background_finished();
+        }
+    }
+
+    fn background_finished(&self) {
+        *self
+            .background
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) -= 1;
+        self.background_done.notify_all();
+    }
+
+    /// Waits until no consolidation started in the background is running.
+    pub(crate) fn wait_for_background(&self) {
+        let mut running = self
+            .background
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        while *running > 0 {
+            running = self
+                .background_done
+                .wait(running)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
         }
     }
 

@@ -386,7 +386,7 @@ fn be32(bytes: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
-fn parse(idx: &[u8], pack: &[u8]) -> Option<Vec<Entry>> {
+pub(crate) fn parse(idx: &[u8], pack: &[u8]) -> Option<Vec<Entry>> {
     if idx.get(..8)? != b"\xfftOc\x00\x00\x00\x02" || pack.get(..8)? != b"PACK\x00\x00\x00\x02" {
         return None;
     }
@@ -398,6 +398,11 @@ fn parse(idx: &[u8], pack: &[u8]) -> Option<Vec<Entry>> {
     let crcs_at = ids_at + count.checked_mul(20)?;
     let offsets_at = crcs_at + count * 4;
     let large_at = offsets_at + count * 4;
+    // The index must hold its tables (and two checksums) before anything
+    // is sized by the count it claims.
+    if idx.len() < large_at + 40 {
+        return None;
+    }
     let mut items = Vec::with_capacity(count);
     for i in 0..count {
         let id = ObjectId::try_from(idx.get(ids_at + i * 20..ids_at + i * 20 + 20)?).ok()?;
@@ -491,5 +496,10 @@ mod tests {
         let mut idx = b"\xfftOc\x00\x00\x00\x02".to_vec();
         idx.extend(std::iter::repeat_n(0xffu8, 1024));
         assert!(parse(&idx, b"PACK\x00\x00\x00\x02\xff\xff\xff\xff").is_none());
+        // A count of 4 billion with a pack long enough to get past the
+        // header checks: refused before anything is sized by it.
+        let mut pack = b"PACK\x00\x00\x00\x02\xff\xff\xff\xff".to_vec();
+        pack.extend([0u8; 64]);
+        assert!(parse(&idx, &pack).is_none());
     }
 }

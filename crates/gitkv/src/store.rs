@@ -298,6 +298,14 @@ impl Store {
         result
     }
 
+    /// Waits until no pack merge started by this store's writes is running
+    /// (merges run in the background, see the crate docs): before `git
+    /// fsck`, `git gc` or a copy of the repository, or before exiting
+    /// (a merge cut short loses nothing, but leaves its temp file).
+    pub fn wait_for_merges(&self) {
+        self.inner.objects.wait_for_background();
+    }
+
     /// Re-reads the branch from disk and, if another process moved it,
     /// switches to its new commit. Returns whether it moved.
     pub fn refresh(&self) -> Result<bool> {

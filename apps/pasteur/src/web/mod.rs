@@ -34,7 +34,8 @@ use crate::secret::Secret;
 use crate::store::Pastes;
 use crate::sync::Syncer;
 pub(crate) use pages::Pages;
-use submit::{Submission, SubmitError};
+pub(crate) use submit::Submission;
+use submit::SubmitError;
 
 /// Every page's policy: our own scripts and styles only, no frames, no
 /// plugins, forms only to us.

@@ -318,6 +318,7 @@ fn commit_per_batch_keeps_each_message_and_author() {
         t.join().unwrap();
     }
     assert_eq!(store.list("").unwrap().len(), 80);
+    store.wait_for_merges();
     let Some(git_bin) = git_binary() else { return };
     fsck(&git_bin, &repo);
     let log = git(&git_bin, &repo, &["log", "--format=%an|%cn|%s", "main"]);

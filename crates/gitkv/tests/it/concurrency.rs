@@ -33,6 +33,7 @@ fn sixteen_writers_lose_nothing_and_share_commits() {
     let grouped: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
     assert!(grouped > 0, "16 concurrent writers never shared a commit");
     assert_eq!(store.list("pastes/").unwrap().len(), 640);
+    store.wait_for_merges();
     let Some(git_bin) = git_binary() else { return };
     fsck(&git_bin, &repo);
     let commits: usize = git(&git_bin, &repo, &["rev-list", "--count", "main"])
@@ -75,6 +76,8 @@ fn two_stores_on_one_repository_serialise_by_the_ref_lock() {
     b.refresh().unwrap();
     assert_eq!(a.list("").unwrap().len(), 200);
     assert_eq!(a.list("").unwrap(), b.list("").unwrap());
+    a.wait_for_merges();
+    b.wait_for_merges();
     let Some(git_bin) = git_binary() else { return };
     fsck(&git_bin, &repo);
 }
@@ -95,6 +98,8 @@ fn many_packs_are_consolidated_and_stay_readable() {
             assert_eq!(store.get("k/00/0").unwrap().as_deref(), Some(&b"0"[..]));
         }
     }
+    // Merges run beside the writes: count the packs once they are done.
+    store.wait_for_merges();
     let packs = std::fs::read_dir(repo.join("objects/pack"))
         .unwrap()
         .filter(|e| {
@@ -108,6 +113,7 @@ fn many_packs_are_consolidated_and_stay_readable() {
     assert!(packs <= 40, "{packs} packs after 600 writes");
     let reopened = Store::open(&repo).unwrap();
     assert_eq!(reopened.list("k/").unwrap().len(), 600);
+    reopened.wait_for_merges();
     let Some(git_bin) = git_binary() else { return };
     fsck(&git_bin, &repo);
 }

@@ -53,6 +53,7 @@ proptest! {
             store.commit(batch).unwrap();
             check(&store, &model)?;
         }
+        store.wait_for_merges();
         drop(store);
         let store = Store::open(&repo).unwrap();
         check(&store, &model)?;
