@@ -1,0 +1,137 @@
+//! `contruno`: the proxy. See the crate docs for what it does.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use contruno::password::PasswordHash;
+use contruno::remote::RemoteArgs;
+
+/// A TLS termination proxy whose routes and certificates live in a Git repository.
+#[derive(Debug, Parser)]
+#[command(name = "contruno", version, disable_help_flag = true)]
+struct Cli {
+    #[command(flatten)]
+    remote: RemoteArgs,
+    /// The local copy of the repository lives here (`<DIR>/routes.git`).
+    #[arg(long, default_value = "contruno-data", value_name = "DIR")]
+    data: PathBuf,
+    /// The branch of the routes.
+    #[arg(long, default_value = "main")]
+    branch: String,
+    /// The TLS listener.
+    #[arg(long, default_value = "0.0.0.0:443")]
+    listen: SocketAddr,
+    /// Port 80's listener (redirect to https); `none` for none.
+    #[arg(long, default_value = "0.0.0.0:80")]
+    http_listen: String,
+    /// The admin listener (`contruno-add -t` posts reloads there); `none` for none.
+    #[arg(long, default_value = "127.0.0.1:9080")]
+    admin: String,
+    /// The reload password (else the hash `contruno-add --pass` stored in the repository).
+    #[arg(long, env = "CONTRUNO_PASS", hide_env_values = true)]
+    pass: Option<String>,
+    /// Seconds between fetches of the remote.
+    #[arg(long, default_value_t = 60)]
+    fetch_every: u64,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+}
+
+fn optional_addr(flag: &str, text: &str) -> Result<Option<SocketAddr>, String> {
+    if text == "none" {
+        return Ok(None);
+    }
+    text.parse()
+        .map(Some)
+        .map_err(|_| format!("{flag} {text}: not an address (ip:port) or `none`"))
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let cli = Cli::parse();
+    let config = match config(&cli) {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::error!("{error}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!("tokio: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(config))
+}
+
+fn config(cli: &Cli) -> Result<contruno::Config, String> {
+    let mut config = contruno::Config::new(&cli.data);
+    config.branch = cli.branch.clone();
+    config.listen = cli.listen;
+    config.http_listen = optional_addr("--http-listen", &cli.http_listen)?;
+    config.admin = optional_addr("--admin", &cli.admin)?;
+    config.remote = cli.remote.remote().map_err(|e| contruno::error_chain(&e))?;
+    config.fetch_every = Duration::from_secs(cli.fetch_every.max(1));
+    config.password = cli
+        .pass
+        .as_deref()
+        .map(PasswordHash::new)
+        .transpose()
+        .map_err(|e| contruno::error_chain(&e))?;
+    Ok(config)
+}
+
+async fn run(config: contruno::Config) -> ExitCode {
+    let running = match contruno::start(config).await {
+        Ok(running) => running,
+        Err(error) => {
+            tracing::error!("{}", contruno::error_chain(&error));
+            return ExitCode::FAILURE;
+        }
+    };
+    let control = running.controller();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::hangup()) {
+            Ok(mut hangups) => {
+                let control = control.clone();
+                tokio::spawn(async move {
+                    while hangups.recv().await.is_some() {
+                        tracing::info!(target: "contruno", "SIGHUP: reloading");
+                        if let Err(error) = control.reload().await {
+                            tracing::warn!(target: "contruno", error = %contruno::error_chain(&error), "reload failed; still serving the last routes");
+                        }
+                    }
+                });
+            }
+            Err(error) => tracing::warn!("no SIGHUP handler: {error}"),
+        }
+    }
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::info!(target: "contruno", "stopping");
+            control.shutdown(Duration::from_secs(10));
+        }
+    });
+    match running.wait().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{}", contruno::error_chain(&error));
+            ExitCode::FAILURE
+        }
+    }
+}

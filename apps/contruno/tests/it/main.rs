@@ -1,0 +1,5 @@
+//! contruno end to end, with real peers: git daemon for the routes
+//! repository, curl as the client, backends on paf.
+
+mod proxy;
+mod support;

@@ -1,0 +1,264 @@
+//! The proxy with its repository on git daemon: domains registered with
+//! contruno-add, served by SNI, forwarded with the right headers, added
+//! while running, backends failing over, and a restart without the remote.
+
+use std::time::Duration;
+
+use gitkv::sync::Remote;
+use testkit::git_daemon::GitDaemon;
+
+use crate::support::{Backend, Certs, TestResult, contruno_add, curl_https, remote_repo};
+
+fn config(dir: &std::path::Path, url: &str) -> contruno::Config {
+    let mut config = contruno::Config::new(dir);
+    config.listen = "127.0.0.1:0".parse().expect("an address");
+    config.http_listen = Some("127.0.0.1:0".parse().expect("an address"));
+    config.admin = Some("127.0.0.1:0".parse().expect("an address"));
+    config.remote = Some(Remote::new("origin", url.parse().expect("a URL")));
+    config.fetch_every = Duration::from_secs(3600);
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn domains_from_git_served_by_sni_and_added_while_running() -> TestResult {
+    let Some(daemon) = tokio::task::spawn_blocking(GitDaemon::start).await?? else {
+        return Ok(());
+    };
+    let url = remote_repo(&daemon, "routes.git");
+    let dir = tempfile::tempdir()?;
+    let certs = Certs::new(dir.path())?;
+    let one = Backend::start("one").await?;
+    let two = Backend::start("two").await?;
+    let (a_chain, a_key) = certs.issue(&["a.test"])?;
+    let (b_chain, b_key) = certs.issue(&["b.test"])?;
+
+    // a.test with two backends, registered before contruno starts.
+    let (ok, _, err) = tokio::task::spawn_blocking({
+        let (url, one, two) = (url.clone(), one.addr.to_string(), two.addr.to_string());
+        let (chain, key) = (a_chain.clone(), a_key.clone());
+        move || {
+            contruno_add(&[
+                "-r", &url, "-h", "a.test", "-i", &one, "-i", &two, "--cert", &chain, "-p", &key, "--pass",
+                "s3cret",
+            ])
+        }
+    })
+    .await?;
+    assert!(ok, "{err}");
+    // The repository holds the route, the certificate and a hash, never the password.
+    let clone = dir.path().join("clone");
+    crate::support::git(&["clone", "-q", &url, &clone.display().to_string()]);
+    assert!(clone.join("domains/a.test/route.json").exists());
+    assert!(clone.join("domains/a.test/fullchain.pem").exists());
+    let hash = std::fs::read_to_string(clone.join("contruno/password"))?;
+    assert!(hash.starts_with("pbkdf2-sha256$") && !hash.contains("s3cret"));
+
+    let running = contruno::start(config(&dir.path().join("data"), &url)).await?;
+    let port = running.addr().port();
+    let admin = running.admin_addr().expect("an admin listener").to_string();
+    let ca = certs.ca_file.clone();
+
+    // Round robin over both backends, Host kept, forwarding headers set.
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let reply = tokio::task::spawn_blocking({
+            let ca = ca.clone();
+            move || curl_https("a.test", port, &ca, "/x?y=1", &[])
+        })
+        .await?;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert!(reply.body.contains("host=a.test "), "{}", reply.body);
+        assert!(reply.body.contains("xff=127.0.0.1 "), "{}", reply.body);
+        assert!(reply.body.contains("proto=https "), "{}", reply.body);
+        assert!(
+            reply.body.contains("fwd=for=127.0.0.1;proto=https;host=a.test"),
+            "{}",
+            reply.body
+        );
+        seen.push(reply.body.split(' ').next().unwrap_or_default().to_string());
+    }
+    assert!(
+        seen.contains(&"one".to_string()) && seen.contains(&"two".to_string()),
+        "{seen:?}"
+    );
+
+    // HTTP/2 from the client as well.
+    let reply = tokio::task::spawn_blocking({
+        let ca = ca.clone();
+        move || curl_https("a.test", port, &ca, "/", &["--http2"])
+    })
+    .await?;
+    assert_eq!(reply.status, 200, "{reply:?}");
+
+    // b.test is not known yet: no certificate for it (TLS alert).
+    let reply = tokio::task::spawn_blocking({
+        let ca = ca.clone();
+        move || curl_https("b.test", port, &ca, "/", &[])
+    })
+    .await?;
+    assert_ne!(reply.code, 0, "{reply:?}");
+    // A request for b.test over a.test's connection is misdirected.
+    let reply = tokio::task::spawn_blocking({
+        let ca = ca.clone();
+        move || curl_https("a.test", port, &ca, "/", &["-H", "Host: b.test"])
+    })
+    .await?;
+    assert_eq!(reply.status, 421, "{reply:?}");
+
+    // A wrong password is refused before anything is pushed.
+    let (ok, _, err) = tokio::task::spawn_blocking({
+        let (url, one, admin) = (url.clone(), one.addr.to_string(), admin.clone());
+        let (chain, key) = (b_chain.clone(), b_key.clone());
+        move || {
+            contruno_add(&[
+                "-r", &url, "-h", "b.test", "-i", &one, "--cert", &chain, "-p", &key, "--pass", "wrong",
+                "-t", &admin,
+            ])
+        }
+    })
+    .await?;
+    assert!(!ok && err.contains("wrong password"), "{err}");
+
+    // b.test added while running, and the proxy told to reload.
+    let (ok, out, err) = tokio::task::spawn_blocking({
+        let (url, two, admin) = (url.clone(), two.addr.to_string(), admin.clone());
+        move || {
+            contruno_add(&[
+                "-r", &url, "-h", "b.test", "-i", &two, "--cert", &b_chain, "-p", &b_key, "--pass", "s3cret",
+                "-t", &admin,
+            ])
+        }
+    })
+    .await?;
+    assert!(ok, "{err}");
+    assert!(out.contains("\"b.test\""), "{out}");
+    let reply = tokio::task::spawn_blocking({
+        let ca = ca.clone();
+        move || curl_https("b.test", port, &ca, "/", &[])
+    })
+    .await?;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert!(reply.body.starts_with("two "), "{reply:?}");
+
+    // --list shows both.
+    let (ok, out, err) = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || contruno_add(&["-r", &url, "--list"])
+    })
+    .await?;
+    assert!(ok, "{err}");
+    assert!(out.contains("a.test\t") && out.contains("b.test\t"), "{out}");
+
+    // A backend down: a.test's requests all go to the other one.
+    one.stop().await;
+    let before = two.hits.load(std::sync::atomic::Ordering::SeqCst);
+    for _ in 0..4 {
+        let reply = tokio::task::spawn_blocking({
+            let ca = ca.clone();
+            move || curl_https("a.test", port, &ca, "/", &[])
+        })
+        .await?;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert!(reply.body.starts_with("two "), "{reply:?}");
+    }
+    assert_eq!(two.hits.load(std::sync::atomic::Ordering::SeqCst), before + 4);
+
+    // Port 80 redirects to HTTPS.
+    let http = running.http_addr().expect("port 80's listener");
+    let out = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{redirect_url}",
+            "-H",
+            "Host: a.test",
+        ])
+        .arg(format!("http://{http}/p?q=1"))
+        .output()?;
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert!(out.starts_with("308 https://a.test"), "{out}");
+
+    // A restart with the remote down serves from the local copy.
+    drop(running);
+    drop(daemon);
+    let running = contruno::start(config(&dir.path().join("data"), &url)).await?;
+    let port = running.addr().port();
+    let reply = tokio::task::spawn_blocking(move || curl_https("b.test", port, &ca, "/", &[])).await?;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    two.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contruno_add_checks_before_pushing() -> TestResult {
+    let Some(daemon) = tokio::task::spawn_blocking(GitDaemon::start).await?? else {
+        return Ok(());
+    };
+    let url = remote_repo(&daemon, "routes.git");
+    let dir = tempfile::tempdir()?;
+    let certs = Certs::new(dir.path())?;
+    let (chain, key) = certs.issue(&["other.test"])?;
+    let (_, other_key) = certs.issue(&["c.test"])?;
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "-h".into(),
+                "a.test".into(),
+                "-i".into(),
+                "127.0.0.1:1".into(),
+                "--cert".into(),
+                chain.clone(),
+                "-p".into(),
+                key.clone(),
+            ],
+            "not for a.test",
+        ),
+        (
+            vec![
+                "-h".into(),
+                "other.test".into(),
+                "-i".into(),
+                "127.0.0.1:1".into(),
+                "--cert".into(),
+                chain.clone(),
+                "-p".into(),
+                other_key,
+            ],
+            "does not match",
+        ),
+        (
+            vec![
+                "-h".into(),
+                "Not_A_Name".into(),
+                "-i".into(),
+                "127.0.0.1:1".into(),
+            ],
+            "not a domain name",
+        ),
+        (
+            vec!["-h".into(), "a.test".into(), "-i".into(), "ftp://x:1".into()],
+            "scheme",
+        ),
+        (
+            vec!["-h".into(), "gone.test".into(), "--remove".into()],
+            "not registered",
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut all = vec!["-r".to_string(), url.clone()];
+        all.extend(args);
+        let (ok, _, err) = tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+            contruno_add(&refs)
+        })
+        .await?;
+        assert!(!ok, "accepted; expected {expected}");
+        assert!(err.contains(expected), "expected {expected:?} in {err}");
+    }
+    // Nothing was pushed.
+    let heads = crate::support::git(&["ls-remote", &url]);
+    assert!(heads.trim().is_empty(), "{heads}");
+    Ok(())
+}
