@@ -12,12 +12,14 @@ use gitkv::sync::Remote;
 use gitkv::{Policy, Store};
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full};
+use paf::acme::{CertManager, Http01Tokens, Solver};
 use paf::certs::Certificates;
 use paf::redirect::ToHttps;
 use paf::{Body, Handle, Server, service_fn};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
+use crate::acme::{AcmeConfig, RepoCertStore};
 use crate::password::{HashError, PasswordHash};
 use crate::proxy::{Proxy, ProxyBody, Site, Table, plain};
 use crate::routes::{self, PASSWORD_KEY};
@@ -48,6 +50,8 @@ pub struct Config {
     pub fetch_every: Duration,
     /// The reload password, when not (only) its hash in the repository.
     pub password: Option<PasswordHash>,
+    /// Certificates by ACME for domains without one (HTTP-01 on port 80).
+    pub acme: Option<AcmeConfig>,
 }
 
 impl Config {
@@ -63,6 +67,7 @@ impl Config {
             remote: None,
             fetch_every: Duration::from_secs(60),
             password: None,
+            acme: None,
         }
     }
 }
@@ -128,6 +133,8 @@ struct Inner {
     password: Option<PasswordHash>,
     /// One reload at a time.
     reloading: Mutex<()>,
+    /// Told after each reload (the ACME supervisor looks at the domains).
+    reloaded: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -157,12 +164,14 @@ impl Inner {
         let mut table = Table::default();
         let mut certs = Vec::new();
         for (name, domain) in &loaded.domains {
-            match &domain.cert {
+            table
+                .sites
+                .insert(name.clone(), Arc::new(Site::new(&domain.route)));
+            // A certificate ACME just installed may not be in this
+            // snapshot yet: keep it rather than serve nothing.
+            match domain.cert.clone().or_else(|| self.certs.get(name)) {
                 Some(cert) => {
-                    certs.push((name.clone(), cert.clone()));
-                    table
-                        .sites
-                        .insert(name.clone(), Arc::new(Site::new(&domain.route)));
+                    certs.push((name.clone(), cert));
                     report.served.push(name.clone());
                 }
                 None => report.without_certificate.push(name.clone()),
@@ -176,6 +185,7 @@ impl Inner {
         // certificate was picked. Open connections are not touched.
         self.certs.replace_all(certs, None);
         self.proxy.table.store(Arc::new(table));
+        self.reloaded.notify_one();
         tracing::info!(
             target: "contruno",
             served = report.served.len(),
@@ -314,6 +324,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         certs: certs.clone(),
         password: config.password,
         reloading: Mutex::new(()),
+        reloaded: Arc::new(tokio::sync::Notify::new()),
     });
     match inner.reload().await {
         Ok(_) => {}
@@ -328,6 +339,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                 certs: certs.clone(),
                 password: None,
                 reloading: Mutex::new(()),
+                reloaded: inner.reloaded.clone(),
             };
             local.reload().await?;
         }
@@ -358,12 +370,20 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     };
     servers.push(tokio::spawn(tls.serve(service)));
 
+    let tokens = Http01Tokens::new();
     let mut http_addr = None;
     if let Some(listen) = config.http_listen {
         let http = Server::builder().listener(bind(listen).await?);
         http_addr = http.local_addr().ok();
         handles.push(http.handle());
-        servers.push(tokio::spawn(http.serve(ToHttps::new(addr.port()))));
+        let redirect = ToHttps::new(addr.port());
+        match &config.acme {
+            Some(_) => servers.push(tokio::spawn(http.serve(tokens.layer(redirect)))),
+            None => servers.push(tokio::spawn(http.serve(redirect))),
+        }
+    }
+    if let Some(acme) = config.acme {
+        tasks.push(tokio::spawn(supervise_acme(inner.clone(), acme, tokens)));
     }
 
     let mut admin_addr = None;
@@ -459,5 +479,50 @@ async fn admin_handle(inner: Arc<Inner>, req: Request<Body>) -> Response<ProxyBo
                 "reload failed; the last routes are still served\n",
             )
         }
+    }
+}
+
+/// Keeps one certificate manager per routed domain (started for new
+/// domains after each reload, stopped for removed ones): it installs the
+/// repository's certificate, orders one when there is none or it is due
+/// for renewal, and commits and pushes the result.
+async fn supervise_acme(inner: Arc<Inner>, acme: AcmeConfig, tokens: Http01Tokens) {
+    let client = match acme.client().await {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::error!(target: "contruno::acme", error = %crate::error_chain(&error), "no ACME account; no certificates will be ordered");
+            return;
+        }
+    };
+    tracing::info!(target: "contruno::acme", account = client.account_id(), directory = %acme.directory, "ACME account ready");
+    let mut managers: hashbrown::HashMap<String, JoinHandle<()>> = hashbrown::HashMap::new();
+    loop {
+        let domains: Vec<String> = inner.proxy.table.load().sites.keys().cloned().collect();
+        managers.retain(|domain, task| {
+            let keep = domains.contains(domain);
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        for domain in domains {
+            if managers.contains_key(&domain) {
+                continue;
+            }
+            let manager = CertManager::new(
+                RepoCertStore::new(inner.store.clone(), inner.remote.clone()),
+                client.clone(),
+                inner.certs.clone(),
+                Solver::Http01(tokens.clone()),
+                acme.holder.clone(),
+            );
+            let every = acme.check_every;
+            let names = vec![domain.clone()];
+            managers.insert(
+                domain,
+                tokio::spawn(async move { manager.run(&names, every).await }),
+            );
+        }
+        inner.reloaded.notified().await;
     }
 }

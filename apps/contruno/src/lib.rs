@@ -22,6 +22,8 @@
 //! - [`password`]: the reload password's hash (PBKDF2, constant-time check).
 //! - [`app`]: the listeners (TLS, port 80's redirect, admin) and reloads
 //!   (SIGHUP, periodic fetch, `POST /.well-known/contruno/reload`).
+//! - [`acme`]: certificates by ACME (HTTP-01) for domains without one,
+//!   committed and pushed; one order per certificate across instances.
 //! - [`add`]: what `contruno-add` does to the repository.
 //! - [`remote`]: the remote flags both binaries take (`-r`, `--ssh-*`).
 //!
@@ -30,6 +32,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod acme;
 pub mod add;
 pub mod app;
 pub mod password;

@@ -36,6 +36,29 @@ struct Cli {
     /// Seconds between fetches of the remote.
     #[arg(long, default_value_t = 60)]
     fetch_every: u64,
+    /// Order certificates by ACME for domains without one (HTTP-01 on port 80).
+    #[arg(long)]
+    acme: bool,
+    /// ACME: the account's contact e-mail.
+    #[arg(long, requires = "acme")]
+    email: Option<String>,
+    /// ACME: derive the account key from this seed (same account after a restart).
+    #[arg(
+        long,
+        env = "CONTRUNO_ACCOUNT_SEED",
+        hide_env_values = true,
+        requires = "acme"
+    )]
+    account_seed: Option<String>,
+    /// ACME: Let's Encrypt's production directory (staging by default).
+    #[arg(long, conflicts_with = "acme_directory", requires = "acme")]
+    production: bool,
+    /// ACME: any other directory URL.
+    #[arg(long, value_name = "URL", requires = "acme")]
+    acme_directory: Option<String>,
+    /// ACME: trust these PEM roots for the directory's HTTPS.
+    #[arg(long, value_name = "FILE", requires = "acme")]
+    acme_ca: Option<PathBuf>,
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
     help: Option<bool>,
@@ -85,6 +108,28 @@ fn config(cli: &Cli) -> Result<contruno::Config, String> {
     config.admin = optional_addr("--admin", &cli.admin)?;
     config.remote = cli.remote.remote().map_err(|e| contruno::error_chain(&e))?;
     config.fetch_every = Duration::from_secs(cli.fetch_every.max(1));
+    if cli.acme {
+        let directory = match (&cli.acme_directory, cli.production) {
+            (Some(url), _) => url.clone(),
+            (None, true) => paf::acme::LETS_ENCRYPT.to_string(),
+            (None, false) => paf::acme::LETS_ENCRYPT_STAGING.to_string(),
+        };
+        let mut acme = contruno::acme::AcmeConfig::new(directory);
+        acme.email = cli.email.clone();
+        acme.account_seed = cli
+            .account_seed
+            .as_deref()
+            .map(|seed| {
+                let digest = ring::digest::digest(
+                    &ring::digest::SHA256,
+                    format!("contruno account {seed}").as_bytes(),
+                );
+                paf::acme::Seed::new(digest.as_ref()).map_err(|e| format!("--account-seed: {e}"))
+            })
+            .transpose()?;
+        acme.directory_roots = cli.acme_ca.as_deref().map(roots).transpose()?;
+        config.acme = Some(acme);
+    }
     config.password = cli
         .pass
         .as_deref()
@@ -134,4 +179,18 @@ async fn run(config: contruno::Config) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn roots(path: &std::path::Path) -> Result<std::sync::Arc<rustls::RootCertStore>, String> {
+    use rustls_pki_types::pem::PemObject;
+    let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
+        .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("--acme-ca {}: {e}", path.display()))?;
+    let mut store = rustls::RootCertStore::empty();
+    for cert in certs {
+        store
+            .add(cert)
+            .map_err(|e| format!("--acme-ca {}: {e}", path.display()))?;
+    }
+    Ok(std::sync::Arc::new(store))
 }
