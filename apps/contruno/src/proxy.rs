@@ -171,8 +171,19 @@ impl Proxy {
         let Some(site) = self.table.load().sites.get(&host).cloned() else {
             return plain(StatusCode::MISDIRECTED_REQUEST, "no site here by that name\n");
         };
+        let mut req = req;
+        // An upgrade (WebSocket): the Upgrade header goes to the backend,
+        // and after its 101 both connections are spliced together.
+        let upgrade = upgrade_protocol(&req);
+        let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
         let (mut parts, body) = req.into_parts();
         strip_hop_by_hop(&mut parts.headers);
+        if let Some(protocol) = &upgrade {
+            parts
+                .headers
+                .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            parts.headers.insert(header::UPGRADE, protocol.clone());
+        }
         forwarding_headers(&mut parts.headers, conn.peer.ip(), &host, self.tls);
         if let Ok(value) = HeaderValue::from_str(&host) {
             parts.headers.insert(header::HOST, value);
@@ -225,8 +236,16 @@ impl Proxy {
                 Protocol::Http2 => &self.http2,
             };
             match tokio::time::timeout(site.timeout, client.request(out)).await {
-                Ok(Ok(res)) => {
+                Ok(Ok(mut res)) => {
                     backend.dead_until.store(0, Ordering::Relaxed);
+                    if res.status() == StatusCode::SWITCHING_PROTOCOLS
+                        && let Some(client_upgrade) = client_upgrade
+                    {
+                        let backend_upgrade = hyper::upgrade::on(&mut res);
+                        tokio::spawn(splice(client_upgrade, backend_upgrade, host.clone()));
+                        let (parts, body) = res.into_parts();
+                        return Response::from_parts(parts, body.map_err(paf::BoxError::from).boxed_unsync());
+                    }
                     let (mut parts, body) = res.into_parts();
                     strip_hop_by_hop(&mut parts.headers);
                     return Response::from_parts(parts, body.map_err(paf::BoxError::from).boxed_unsync());
@@ -255,6 +274,40 @@ impl Proxy {
             }
         }
         plain(StatusCode::BAD_GATEWAY, "the site's servers are all down\n")
+    }
+}
+
+/// The protocol an HTTP/1.1 request asks to upgrade to (`Connection:
+/// upgrade` and `Upgrade: <protocol>`).
+fn upgrade_protocol<B>(req: &Request<B>) -> Option<HeaderValue> {
+    if req.version() != http::Version::HTTP_11 {
+        return None;
+    }
+    let asks = req
+        .headers()
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("upgrade"));
+    asks.then(|| req.headers().get(header::UPGRADE).cloned())
+        .flatten()
+}
+
+/// Copies bytes both ways between an upgraded client connection and the
+/// backend's, until either side closes.
+async fn splice(client: hyper::upgrade::OnUpgrade, backend: hyper::upgrade::OnUpgrade, host: String) {
+    let (client, backend) = match tokio::try_join!(client, backend) {
+        Ok(both) => both,
+        Err(error) => {
+            tracing::debug!(target: "contruno::proxy", %host, %error, "upgrade failed");
+            return;
+        }
+    };
+    let mut client = hyper_util::rt::TokioIo::new(client);
+    let mut backend = hyper_util::rt::TokioIo::new(backend);
+    if let Err(error) = tokio::io::copy_bidirectional(&mut client, &mut backend).await {
+        tracing::debug!(target: "contruno::proxy", %host, %error, "upgraded connection ended");
     }
 }
 

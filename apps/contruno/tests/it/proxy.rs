@@ -262,3 +262,67 @@ async fn contruno_add_checks_before_pushing() -> TestResult {
     assert!(heads.trim().is_empty(), "{heads}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgraded_connection_survives_a_reload_and_its_certificate_rotating() -> TestResult {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let Some(daemon) = tokio::task::spawn_blocking(GitDaemon::start).await?? else {
+        return Ok(());
+    };
+    let url = remote_repo(&daemon, "routes.git");
+    let dir = tempfile::tempdir()?;
+    let certs = Certs::new(dir.path())?;
+    let (backend, _task) = crate::support::echo_upgrade_backend().await?;
+    let (chain, key) = certs.issue(&["ws.test"])?;
+    let add = |chain: String, key: String, admin: Option<String>| {
+        let (url, backend) = (url.clone(), backend.to_string());
+        tokio::task::spawn_blocking(move || {
+            let mut args = vec![
+                "-r", &url, "-h", "ws.test", "-i", &backend, "--cert", &chain, "-p", &key, "--pass", "pw",
+            ];
+            if let Some(admin) = &admin {
+                args.extend(["-t", admin.as_str()]);
+            }
+            contruno_add(&args)
+        })
+    };
+    let (ok, _, err) = add(chain, key, None).await?;
+    assert!(ok, "{err}");
+    let running = contruno::start(config(&dir.path().join("data"), &url)).await?;
+    let admin = running.admin_addr().expect("admin").to_string();
+
+    // A raw TLS connection asking for the upgrade.
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(certs.ca.client_config(&[b"http/1.1"])?));
+    let tcp = tokio::net::TcpStream::connect(running.addr()).await?;
+    let mut stream = tls
+        .connect(rustls_pki_types::ServerName::try_from("ws.test")?, tcp)
+        .await?;
+    stream
+        .write_all(b"GET /chat HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+        .await?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(stream.read(&mut byte).await?, 1, "connection closed in the head");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    assert!(head.contains("upgrade: echo"), "{head}");
+    stream.write_all(b"ping\n").await?;
+    let mut got = [0u8; 5];
+    stream.read_exact(&mut got).await?;
+    assert_eq!(&got, b"ping\n");
+
+    // The certificate rotates and the routes reload: the connection stays.
+    let (chain, key) = certs.issue(&["ws.test"])?;
+    let (ok, out, err) = add(chain, key, Some(admin)).await?;
+    assert!(ok, "{err}");
+    assert!(out.contains("ws.test"), "{out}");
+    stream.write_all(b"again\n").await?;
+    let mut got = [0u8; 6];
+    stream.read_exact(&mut got).await?;
+    assert_eq!(&got, b"again\n");
+    Ok(())
+}

@@ -160,3 +160,34 @@ impl Certs {
         Ok((chain.display().to_string(), key.display().to_string()))
     }
 }
+
+/// A backend that takes `Upgrade: echo` (101) and then echoes bytes.
+pub(crate) async fn echo_upgrade_backend()
+-> std::io::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let server = Server::builder().bind("127.0.0.1:0").await?;
+    let addr = server.local_addr()?;
+    let task = tokio::spawn(server.serve(service_fn(|mut req: Request<Body>| async move {
+        let asks = req.headers().get("upgrade").is_some_and(|v| v == "echo");
+        if !asks {
+            return Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from_static(
+                b"no upgrade\n",
+            ))));
+        }
+        let upgrade = hyper::upgrade::on(&mut req);
+        tokio::spawn(async move {
+            if let Ok(upgraded) = upgrade.await {
+                let mut io = hyper_util::rt::TokioIo::new(upgraded);
+                let (mut r, mut w) = tokio::io::split(&mut io);
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+            }
+        });
+        let mut res = Response::new(Full::new(Bytes::new()));
+        *res.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
+        res.headers_mut()
+            .insert("connection", http::HeaderValue::from_static("upgrade"));
+        res.headers_mut()
+            .insert("upgrade", http::HeaderValue::from_static("echo"));
+        Ok(res)
+    })));
+    Ok((addr, task))
+}
