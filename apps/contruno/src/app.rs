@@ -147,6 +147,16 @@ impl std::fmt::Debug for Inner {
 
 impl Inner {
     async fn reload(&self) -> Result<Reloaded, ReloadError> {
+        let outcome = self.reload_now().await;
+        let counter = match &outcome {
+            Ok(_) => &self.proxy.metrics.reloads,
+            Err(_) => &self.proxy.metrics.reload_failures,
+        };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        outcome
+    }
+
+    async fn reload_now(&self) -> Result<Reloaded, ReloadError> {
         let _one = self.reloading.lock().await;
         if let Some(remote) = &self.remote {
             // The remote is the truth: contruno-add writes there.
@@ -426,6 +436,32 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 /// The admin listener: `POST /.well-known/contruno/reload` with
 /// `Authorization: Bearer <password>`.
 async fn admin_handle(inner: Arc<Inner>, req: Request<Body>) -> Response<ProxyBody> {
+    if req.uri().path() == "/metrics" && req.method() == Method::GET {
+        let mut expiries: Vec<(String, u64)> = inner
+            .proxy
+            .table
+            .load()
+            .sites
+            .keys()
+            .filter_map(|name| {
+                let cert = inner.certs.get(name)?;
+                let leaf = cert.cert.first()?;
+                Some((name.clone(), crate::metrics::not_after(leaf.as_ref())?))
+            })
+            .collect();
+        expiries.sort();
+        let text = inner.proxy.metrics.render(&expiries);
+        let mut res = Response::new(
+            Full::new(Bytes::from(text))
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        );
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/plain; version=0.0.4"),
+        );
+        return res;
+    }
     if req.uri().path() != RELOAD_PATH {
         return plain(StatusCode::NOT_FOUND, "not found\n");
     }

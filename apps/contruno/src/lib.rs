@@ -35,6 +35,7 @@
 pub mod acme;
 pub mod add;
 pub mod app;
+mod metrics;
 pub mod password;
 mod proxy;
 pub mod remote;

@@ -73,6 +73,7 @@ pub(crate) struct Proxy {
     epoch: Instant,
     /// Whether requests come over TLS (X-Forwarded-Proto).
     tls: bool,
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 /// Headers of one hop only (RFC 9110 section 7.6.1), never forwarded.
@@ -145,6 +146,7 @@ impl Proxy {
             http2: client(b"h2")?,
             epoch: Instant::now(),
             tls,
+            metrics: crate::metrics::Metrics::default(),
         })
     }
 
@@ -152,8 +154,15 @@ impl Proxy {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    /// Answers one request.
+    /// Answers one request (and counts it).
     pub(crate) async fn handle(&self, req: Request<Body>) -> Response<ProxyBody> {
+        let start = Instant::now();
+        let res = self.forward(req).await;
+        self.metrics.record(res.status().as_u16(), start.elapsed());
+        res
+    }
+
+    async fn forward(&self, req: Request<Body>) -> Response<ProxyBody> {
         let Some(host) = request_host(&req) else {
             return plain(StatusCode::BAD_REQUEST, "no host in the request\n");
         };
@@ -251,6 +260,7 @@ impl Proxy {
                     return Response::from_parts(parts, body.map_err(paf::BoxError::from).boxed_unsync());
                 }
                 Ok(Err(paf::ClientError::Connect { .. })) => {
+                    self.metrics.backend_failures.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(target: "contruno::proxy", backend = %backend.uri, %host, "backend unreachable; skipped for a while");
                     backend
                         .dead_until
@@ -261,10 +271,12 @@ impl Proxy {
                     break;
                 }
                 Ok(Err(error)) => {
+                    self.metrics.backend_failures.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(target: "contruno::proxy", backend = %backend.uri, %host, error = %crate::error_chain(&error), "backend failed");
                     return plain(StatusCode::BAD_GATEWAY, "the site's server failed to answer\n");
                 }
                 Err(_) => {
+                    self.metrics.backend_failures.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(target: "contruno::proxy", backend = %backend.uri, %host, timeout = ?site.timeout, "backend timed out");
                     return plain(
                         StatusCode::GATEWAY_TIMEOUT,

@@ -180,6 +180,29 @@ async fn domains_from_git_served_by_sni_and_added_while_running() -> TestResult 
     let out = String::from_utf8_lossy(&out.stdout);
     assert!(out.starts_with("308 https://a.test"), "{out}");
 
+    // /metrics on the admin listener: what was answered, and the certificates' expiry.
+    let out = std::process::Command::new("curl")
+        .args(["-sf", &format!("http://{admin}/metrics")])
+        .output()?;
+    let metrics = String::from_utf8_lossy(&out.stdout);
+    let count = |series: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(count("contruno_requests_total{class=\"2xx\"}") >= 10, "{metrics}");
+    assert!(count("contruno_requests_total{class=\"4xx\"}") >= 1, "{metrics}");
+    assert!(count("contruno_reloads_total") >= 2, "{metrics}");
+    assert!(
+        count("contruno_certificate_expiry_seconds{domain=\"a.test\"}") > 1_700_000_000,
+        "{metrics}"
+    );
+    assert!(
+        count("contruno_certificate_expiry_seconds{domain=\"b.test\"}") > 1_700_000_000,
+        "{metrics}"
+    );
+
     // A restart with the remote down serves from the local copy.
     drop(running);
     drop(daemon);
