@@ -126,8 +126,9 @@ pub(crate) fn index_pack(
     let pack_hash = trailer.ok_or_else(|| gix::Error::from_error(IndexError::NoTrailer))?;
     let ids = resolve::ids(temp.as_file(), &entries, &ref_bases, hash)
         .map_err(|e| gix::Error::from_error(IndexError::from(e)))?;
+    // Collected in place, into the entries' allocation.
     let mut idx_entries: Vec<IdxEntry> = entries
-        .iter()
+        .into_iter()
         .zip(ids)
         .map(|(entry, id)| IdxEntry {
             id,
@@ -135,7 +136,6 @@ pub(crate) fn index_pack(
             crc32: entry.crc32,
         })
         .collect();
-    drop(entries);
 
     let pack_path = pack_dir.join(format!("pack-{}.pack", pack_hash.to_hex()));
     let idx_path = pack_path.with_extension("idx");

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use gix::ObjectId;
@@ -126,6 +127,7 @@ pub(crate) fn ids(
         .map_or(1, |n| n.get())
         .min(roots.len())
         .max(1);
+    let ids = Mutex::new(vec![hash.null(); entries.len()]);
     let shared = Shared {
         file,
         entries,
@@ -133,28 +135,25 @@ pub(crate) fn ids(
         roots: &roots,
         next: &next,
         stop: &stop,
+        ids: &ids,
         hash,
     };
-    let found = std::thread::scope(|scope| {
+    let outcomes = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads).map(|_| scope.spawn(|| shared.work())).collect();
         workers
             .into_iter()
             .map(|w| w.join().unwrap_or(Err(ResolveError::Panicked)))
             .collect::<Vec<_>>()
     });
-    let mut ids = vec![hash.null(); entries.len()];
-    let mut resolved = vec![false; entries.len()];
-    for part in found {
-        for (index, id) in part? {
-            ids[index as usize] = id;
-            resolved[index as usize] = true;
-        }
+    for outcome in outcomes {
+        outcome?;
     }
-    let missing = resolved.iter().filter(|r| !**r).count();
+    let ids = ids.into_inner().map_err(|_| ResolveError::Panicked)?;
+    let missing = ids.iter().filter(|id| id.is_null()).count();
     if missing > 0 {
         let base = ref_bases
             .iter()
-            .find(|(child, _)| !resolved[*child as usize])
+            .find(|(child, _)| ids[*child as usize].is_null())
             .map_or_else(|| hash.null(), |(_, base)| *base);
         return Err(ResolveError::MissingBase { count: missing, base });
     }
@@ -168,8 +167,13 @@ struct Shared<'a> {
     roots: &'a [u32],
     next: &'a AtomicUsize,
     stop: &'a AtomicBool,
+    /// Every entry's id, null until computed; workers add theirs in batches.
+    ids: &'a Mutex<Vec<ObjectId>>,
     hash: gix::hash::Kind,
 }
+
+/// How many ids a worker computes before adding them to the shared table.
+const BATCH: usize = 256;
 
 /// A base on the depth-first path: its data and the deltas still to apply to it.
 struct Frame {
@@ -178,25 +182,37 @@ struct Frame {
 }
 
 impl Shared<'_> {
-    /// Takes bases until none is left; returns the ids it computed.
-    fn work(&self) -> Result<Vec<(u32, ObjectId)>, ResolveError> {
-        let mut out = Vec::new();
+    /// Takes bases until none is left.
+    fn work(&self) -> Result<(), ResolveError> {
+        let mut out = Vec::with_capacity(BATCH);
         let mut inflate = gix::zlib::Inflate::default();
         let mut compressed = Vec::new();
         let mut delta = Vec::new();
         loop {
             if self.stop.load(Ordering::Relaxed) {
-                return Ok(out);
+                return Ok(());
             }
             let Some(&root) = self.roots.get(self.next.fetch_add(1, Ordering::Relaxed)) else {
-                return Ok(out);
+                return self.publish(&mut out);
             };
             let result = self.resolve_tree(root, &mut inflate, &mut compressed, &mut delta, &mut out);
             if result.is_err() {
                 self.stop.store(true, Ordering::Relaxed);
-                return result.map(|()| out);
+                return result;
+            }
+            if out.len() >= BATCH {
+                self.publish(&mut out)?;
             }
         }
+    }
+
+    /// Moves computed ids into the shared table.
+    fn publish(&self, out: &mut Vec<(u32, ObjectId)>) -> Result<(), ResolveError> {
+        let mut ids = self.ids.lock().map_err(|_| ResolveError::Panicked)?;
+        for (index, id) in out.drain(..) {
+            ids[index as usize] = id;
+        }
+        Ok(())
     }
 
     fn resolve_tree(
