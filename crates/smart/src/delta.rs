@@ -68,9 +68,10 @@ pub fn apply(base: &[u8], delta: &[u8], out: &mut Vec<u8>) -> Result<(), DeltaEr
         });
     }
     out.clear();
-    // Each instruction byte yields at most 2^24 bytes: a larger announced
-    // size cannot be honest, so it does not get to size the allocation.
-    let bound = (ops.len() as u64).saturating_mul(1 << 24);
+    // Each instruction byte yields at most the whole base (a copy) or 127
+    // bytes (an insert): a larger announced size cannot be honest, so it
+    // does not get to size the allocation.
+    let bound = (ops.len() as u64).saturating_mul(base.len().max(127) as u64);
     if result_size > bound {
         return Err(DeltaError::ResultSize {
             expected: result_size,
@@ -225,6 +226,12 @@ mod tests {
             run(b"abc", &[3, 0xff, 0xff, 0xff, 0xff, 0x7f, 1, b'x']),
             Err(DeltaError::ResultSize { .. })
         ));
+        // Found by the fuzzer (smart_delta): a 4 GB result announced by a
+        // few hundred bytes of instructions against a 0-byte base.
+        let mut oom = vec![0, 0xff, 0xff, 0xff, 0xfd, 0x0a, 0xff];
+        oom.extend_from_slice(&[0x14; 36]);
+        oom.extend_from_slice(&[0xff; 150]);
+        assert!(matches!(run(b"", &oom), Err(DeltaError::ResultSize { .. })));
         // A size with more than 64 bits.
         assert_eq!(run(b"", &[0xff; 11]), Err(DeltaError::Truncated));
     }

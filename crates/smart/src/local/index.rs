@@ -39,6 +39,9 @@ pub(crate) enum IndexError {
     /// Ids could not be computed.
     #[error("cannot resolve the pack's deltas")]
     Resolve(#[from] ResolveError),
+    /// A pack of no objects whose trailer is not the checksum of its header.
+    #[error("the checksum of the empty pack is wrong")]
+    EmptyPackChecksum,
     /// Bytes after the pack's trailer.
     #[error("data after the end of the pack")]
     TrailingData,
@@ -83,11 +86,11 @@ pub(crate) fn index_pack(
         .tempfile_in(pack_dir)
         .map_err(io_error)?;
     let hash = gix::hash::Kind::Sha1;
-    let (entries, ref_bases, trailer) = match thin_bases {
+    let (entries, ref_bases, trailer, version) = match thin_bases {
         Some(bases) => {
             let entries = input::LookupRefDeltaObjectsIter::new(
                 input::BytesToEntriesIter::new_from_header(
-                    input,
+                    &mut *input,
                     input::Mode::Verify,
                     input::EntryDataMode::KeepAndCrc32,
                     hash,
@@ -97,11 +100,12 @@ pub(crate) fn index_pack(
             );
             let version = entries.inner.version();
             let mut entries = input::EntriesToBytesIter::new(entries, temp.as_file(), version, hash);
-            record(&mut entries)?
+            let (entries, ref_bases, trailer) = record(&mut entries)?;
+            (entries, ref_bases, trailer, version)
         }
         None => {
             let mut tee = Tee {
-                inner: input,
+                inner: &mut *input,
                 file: io::BufWriter::with_capacity(64 * 1024, temp.as_file()),
                 error: None,
             };
@@ -111,16 +115,28 @@ pub(crate) fn index_pack(
                 input::EntryDataMode::Crc32,
                 hash,
             )?;
-            let recorded = record(&mut entries)?;
+            let version = entries.version();
+            let (recorded, ref_bases, trailer) = record(&mut entries)?;
             drop(entries);
             if let Some(error) = tee.error.take() {
                 return Err(io_error(error));
             }
             tee.file.flush().map_err(io_error)?;
-            recorded
+            (recorded, ref_bases, trailer, version)
         }
     };
     if entries.is_empty() {
+        // gix-pack's iterator stops before the trailer of a pack of no
+        // objects: it is checked here.
+        let mut trailer = [0u8; 20];
+        input
+            .read_exact(&mut trailer)
+            .map_err(|_| gix::Error::from_error(IndexError::NoTrailer))?;
+        let mut hasher = gix::hash::hasher(hash);
+        hasher.update(&gix_pack::data::header::encode(version, 0));
+        if hasher.try_finalize()?.as_slice() != trailer {
+            return Err(gix::Error::from_error(IndexError::EmptyPackChecksum));
+        }
         return Ok(None);
     }
     let pack_hash = trailer.ok_or_else(|| gix::Error::from_error(IndexError::NoTrailer))?;
@@ -379,6 +395,40 @@ mod tests {
         assert!(index_bytes(&corrupt, &out).is_err());
         assert!(index_bytes(&pack[..pack.len() / 2], &out).is_err());
         assert!(index_bytes(&pack[..pack.len() - 1], &out).is_err());
+        assert_eq!(pack_files(&out), Vec::<String>::new());
+    }
+
+    /// A pack of no objects writes nothing; its trailer is still checked.
+    #[test]
+    fn an_empty_pack_is_checked_and_writes_nothing() {
+        let scratch = tempfile::tempdir().unwrap();
+        git(scratch.path(), &["init", "-q", "--bare", "repo.git"], None);
+        let pack = git(
+            &scratch.path().join("repo.git"),
+            &["pack-objects", "--stdout"],
+            Some(b""),
+        );
+        assert_eq!(pack.len(), 32);
+        let out = scratch.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let mut input = io::BufReader::new(&pack[..]);
+        assert!(
+            index_pack(&mut input, &out, None::<gix::odb::Handle>)
+                .unwrap()
+                .is_none()
+        );
+        assert!(input.fill_buf().unwrap().is_empty(), "the trailer is consumed");
+        let mut bad = pack.clone();
+        bad[31] ^= 1;
+        let err = index_bytes(&bad, &out).unwrap_err();
+        assert!(
+            matches!(
+                err.downcast_any_ref::<IndexError>(),
+                Some(IndexError::EmptyPackChecksum)
+            ),
+            "{err:?}"
+        );
+        assert!(index_bytes(&pack[..25], &out).is_err());
         assert_eq!(pack_files(&out), Vec::<String>::new());
     }
 
