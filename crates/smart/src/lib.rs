@@ -9,8 +9,9 @@
 //!                  ├─ proto (sans-io): pkt-lines, capabilities, v0/v1 advertisement,
 //!                  │   v2 ls-refs + fetch, negotiation, side-band, push + report-status
 //!                  │
-//!                  └─ local (blocking threads, gitoxide): pack in -> Bundle::write_to_directory
-//!                      (streamed, indexed, thin packs resolved) before any ref moves;
+//!                  └─ local (blocking threads, gitoxide): pack in -> streamed to disk by
+//!                      gix-pack's entry iterator, deltas resolved with pread on both cores,
+//!                      .idx written (thin packs completed) before any ref moves;
 //!                      pack out <- pack locations -> gix-pack entries -> bytes; refs, shallow
 //! ```
 //!
@@ -56,8 +57,10 @@
 //!
 //! # Guarantees
 //!
-//! - A received pack is streamed to disk while gix-pack indexes it (memory
-//!   stays small); it is kept only if it is complete and valid and holds
+//! - A received pack is streamed to disk as it arrives, then its deltas are
+//!   resolved reading it back with `pread`, as C git's index-pack does
+//!   (memory stays small: a few numbers per object and the delta chain being
+//!   worked on, never the whole pack); it is kept only if it is complete and valid and holds
 //!   every object the new refs need. Only then do refs (and `shallow`)
 //!   move. A corrupt or truncated pack, a connection lost mid-pack, an
 //!   `ERR` from the server: the repository is exactly as it was, and a
@@ -101,6 +104,7 @@
 
 mod client;
 mod connection;
+pub mod delta;
 mod error;
 pub mod http;
 mod local;

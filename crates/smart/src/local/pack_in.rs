@@ -1,13 +1,14 @@
-//! A received pack, streamed to disk and indexed while it arrives
-//! (gix-pack's `Bundle::write_to_directory`, thin packs resolved against
-//! the repository). Nothing is kept unless the whole pack checks out.
+//! A received pack, streamed to disk while it arrives, then indexed
+//! ([`index`]: thin packs completed from the repository). Nothing is kept
+//! unless the whole pack checks out.
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
+
+use super::index;
 
 /// What was written: the pack, its index, and the `.keep` file that
 /// protects it until the refs point into it.
@@ -33,7 +34,7 @@ impl PackSink {
         // At most this many side-band packets (64 KiB each) wait for the
         // indexer: more would only hold the pack in memory.
         let (tx, rx) = mpsc::channel::<Bytes>(8);
-        let task = tokio::task::spawn_blocking(move || index(git_dir, thin, rx));
+        let task = tokio::task::spawn_blocking(move || receive(git_dir, thin, rx));
         Self {
             tx: Some(tx),
             task,
@@ -70,7 +71,7 @@ impl PackSink {
     }
 }
 
-fn index(git_dir: PathBuf, thin: bool, rx: mpsc::Receiver<Bytes>) -> Result<Written, gix::Error> {
+fn receive(git_dir: PathBuf, thin: bool, rx: mpsc::Receiver<Bytes>) -> Result<Written, gix::Error> {
     let pack_dir = git_dir.join("objects").join("pack");
     std::fs::create_dir_all(&pack_dir).map_err(gix::Error::from_error)?;
     let mut input = std::io::BufReader::with_capacity(
@@ -80,47 +81,22 @@ fn index(git_dir: PathBuf, thin: bool, rx: mpsc::Receiver<Bytes>) -> Result<Writ
             current: Bytes::new(),
         },
     );
-    let interrupt = AtomicBool::new(false);
-    let options = gix_pack::bundle::write::Options::default();
-    let mut progress = gix::utils::progress::Discard;
-    let outcome = if thin {
+    let written = if thin {
         let repo = gix::open(&git_dir)?;
-        gix_pack::Bundle::write_to_directory(
-            &mut input,
-            Some(&pack_dir),
-            &mut progress,
-            &interrupt,
-            Some(repo.objects.clone()),
-            gix::hash::Kind::Sha1,
-            options,
-        )?
+        index::index_pack(&mut input, &pack_dir, Some(repo.objects.clone()))?
     } else {
-        gix_pack::Bundle::write_to_directory(
-            &mut input,
-            Some(&pack_dir),
-            &mut progress,
-            &interrupt,
-            None::<gix::odb::Cache<gix::odb::store::Handle<std::sync::Arc<gix::odb::Store>>>>,
-            gix::hash::Kind::Sha1,
-            options,
-        )?
+        index::index_pack(&mut input, &pack_dir, None::<gix::odb::Handle>)?
     };
-    // gix-pack stops at the pack's trailer: anything after it is not ours to ignore.
+    // The pack ends at its trailer: anything after it is not ours to ignore.
     let mut rest = [0u8; 1];
     if input.read(&mut rest).map_err(gix::Error::from_error)? != 0 {
-        for path in [&outcome.data_path, &outcome.index_path, &outcome.keep_path]
-            .into_iter()
-            .flatten()
-        {
-            let _ = std::fs::remove_file(path);
+        if let Some(files) = &written {
+            files.remove();
         }
-        return Err(gix::Error::from_error(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "data after the end of the pack",
-        )));
+        return Err(gix::Error::from_error(index::IndexError::TrailingData));
     }
     Ok(Written {
-        keep_path: outcome.keep_path,
+        keep_path: written.and_then(|files| files.keep),
     })
 }
 
