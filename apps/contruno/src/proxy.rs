@@ -138,6 +138,9 @@ impl Proxy {
                 .alpn(vec![alpn.to_vec()])
                 .request_timeout(None)
                 .connect_timeout(Duration::from_secs(5))
+                // Every client connection may need its own backend
+                // connection: keep them (HTTP/1.1 carries one request at a time).
+                .pool_max_idle_per_host(4096)
                 .build()
         };
         Ok(Proxy {
@@ -237,7 +240,13 @@ impl Proxy {
                 Ok(uri) => uri,
                 Err(_) => return plain(StatusCode::BAD_REQUEST, "bad request target\n"),
             };
-            let mut out = Request::from_parts(parts.clone(), this_body);
+            // The head is copied only when another backend may need it.
+            let head = if replayable && i + 1 < count {
+                parts.clone()
+            } else {
+                std::mem::replace(&mut parts, Request::new(()).into_parts().0)
+            };
+            let mut out = Request::from_parts(head, this_body);
             *out.uri_mut() = uri;
             *out.version_mut() = http::Version::HTTP_11;
             let client = match site.protocol {
