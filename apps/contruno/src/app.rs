@@ -135,6 +135,9 @@ struct Inner {
     reloading: Mutex<()>,
     /// Told after each reload (the ACME supervisor looks at the domains).
     reloaded: Arc<tokio::sync::Notify>,
+    /// The commit last loaded and what it gave: a reload that finds the
+    /// same commit changes nothing (round robin and backend health go on).
+    last: std::sync::Mutex<Option<(gitkv::ObjectId, Reloaded)>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -166,6 +169,13 @@ impl Inner {
                 .map_err(ReloadError::Pull)?;
         }
         let snapshot = self.store.snapshot();
+        let head = snapshot.head();
+        if let (Some(head), Some((last, report))) =
+            (head, self.last.lock().unwrap_or_else(|p| p.into_inner()).as_ref())
+            && head == *last
+        {
+            return Ok(report.clone());
+        }
         let loaded = tokio::task::spawn_blocking(move || routes::load(&snapshot))
             .await
             .map_err(|e| ReloadError::Task(e.to_string()))?
@@ -196,6 +206,9 @@ impl Inner {
         self.certs.replace_all(certs, None);
         self.proxy.table.store(Arc::new(table));
         self.reloaded.notify_one();
+        if let Some(head) = head {
+            *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some((head, report.clone()));
+        }
         tracing::info!(
             target: "contruno",
             served = report.served.len(),
@@ -335,6 +348,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         password: config.password,
         reloading: Mutex::new(()),
         reloaded: Arc::new(tokio::sync::Notify::new()),
+        last: std::sync::Mutex::new(None),
     });
     match inner.reload().await {
         Ok(_) => {}
@@ -350,6 +364,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                 password: None,
                 reloading: Mutex::new(()),
                 reloaded: inner.reloaded.clone(),
+                last: std::sync::Mutex::new(None),
             };
             local.reload().await?;
         }
