@@ -36,6 +36,10 @@ pub(crate) struct Cli {
     /// The site's public host name (links and the certificate are for it).
     #[arg(short = 'h', long, value_name = "NAME")]
     hostname: Option<String>,
+    /// The site's URL as clients see it, when another server (a TLS proxy
+    /// such as contruno) is in front: links are made from it.
+    #[arg(long, value_name = "URL", conflicts_with = "https")]
+    public_url: Option<String>,
     /// The port to listen on [default: 4343, 443 with --https].
     #[arg(short = 'p', long)]
     port: Option<u16>,
@@ -163,6 +167,8 @@ pub(crate) enum CliError {
     Root { path: PathBuf, source: rustls::Error },
     #[error("{0}: a seed")]
     Seed(&'static str, #[source] paf::acme::keys::KeyError),
+    #[error("--public-url {0:?}: an http(s) URL with a host and no path")]
+    PublicUrl(String),
     #[error("--dns-zone is needed: the hostname {0:?} has no parent zone")]
     DnsZone(String),
     #[error("DNS-01 setup")]
@@ -211,6 +217,16 @@ impl Cli {
                 format!("{scheme}://{host}:{}", listen.port())
             }
         });
+        if let Some(url) = &self.public_url {
+            let parsed: http::Uri = url.parse().map_err(|_| CliError::PublicUrl(url.clone()))?;
+            let ok = matches!(parsed.scheme_str(), Some("http" | "https"))
+                && parsed.authority().is_some()
+                && parsed.path_and_query().is_none_or(|p| p.as_str() == "/");
+            if !ok {
+                return Err(CliError::PublicUrl(url.clone()));
+            }
+            config.public_url = Some(url.trim_end_matches('/').to_string());
+        }
         if let Some(url) = &self.remote {
             config.remote = Some(self.remote(url)?);
         }
@@ -365,6 +381,15 @@ mod tests {
             Ok(Action::Serve(config)) => *config,
             Ok(Action::Keygen) => panic!("keygen"),
             Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn public_url_behind_a_proxy() {
+        let c = config(&["--public-url", "https://paste.example.com/"]);
+        assert_eq!(c.public_url.as_deref(), Some("https://paste.example.com"));
+        for bad in ["paste.example.com", "ftp://x", "https://x/sub"] {
+            assert!(parse(&["--public-url", bad]).is_err(), "{bad}");
         }
     }
 
