@@ -45,6 +45,9 @@ pub struct Config {
     pub max_size: u64,
     /// Pastes per client address and minute (0: no limit).
     pub rate_per_minute: u32,
+    /// Proxies (contruno, say) whose `X-Forwarded-For` names the client:
+    /// the rate limit then counts that address, not the proxy's.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Where pastes are pushed.
     pub remote: Option<Remote>,
     /// When the sync loop runs.
@@ -67,6 +70,7 @@ impl Config {
             id_length: 8,
             max_size: 64 * 1024,
             rate_per_minute: 60,
+            trusted_proxies: Vec::new(),
             remote: None,
             sync: SyncTiming::default(),
             sweep_every: Duration::from_secs(60),
@@ -226,6 +230,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<Running, Sta
         magic,
         pages: Pages::new()?,
         limiter: RateLimiter::new(config.rate_per_minute),
+        trusted_proxies: config.trusted_proxies.clone(),
         clock,
         syncer,
         public_url: config.public_url.clone(),

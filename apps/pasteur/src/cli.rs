@@ -40,6 +40,10 @@ pub(crate) struct Cli {
     /// such as contruno) is in front: links are made from it.
     #[arg(long, value_name = "URL", conflicts_with = "https")]
     public_url: Option<String>,
+    /// A proxy in front (contruno): its X-Forwarded-For names the client
+    /// for the rate limit. Repeat for several.
+    #[arg(long, value_name = "IP")]
+    trusted_proxy: Vec<IpAddr>,
     /// The port to listen on [default: 4343, 443 with --https].
     #[arg(short = 'p', long)]
     port: Option<u16>,
@@ -205,6 +209,7 @@ impl Cli {
         config.id_length = self.length;
         config.max_size = self.max.as_u64();
         config.rate_per_minute = self.rate_limit;
+        config.trusted_proxies = self.trusted_proxy.clone();
         config.sync = SyncTiming {
             interval: Duration::from_secs(self.sync_interval.max(1)),
             ..SyncTiming::default()

@@ -57,6 +57,7 @@ pub(crate) struct State {
     pub(crate) magic: conan::Magic,
     pub(crate) pages: Pages,
     pub(crate) limiter: RateLimiter,
+    pub(crate) trusted_proxies: Vec<IpAddr>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) syncer: Option<Arc<Syncer>>,
     /// `https://host` when the hostname was given; else from `Host`.
@@ -249,8 +250,29 @@ fn base_url(state: &State, req: &Request<Body>) -> String {
     }
 }
 
-fn client_ip(req: &Request<Body>) -> Option<IpAddr> {
-    Some(req.body().conn_info().peer.ip())
+/// The client's address: the peer's, or, when the peer is a trusted
+/// proxy, the last address of `X-Forwarded-For` that is not one (each
+/// proxy appends the address it got the request from).
+fn client_ip(state: &State, req: &Request<Body>) -> Option<IpAddr> {
+    let peer = req.body().conn_info().peer.ip();
+    if !state.trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !state.trusted_proxies.contains(ip))
+            .unwrap_or(peer),
+    )
 }
 
 fn query_param(req: &Request<Body>, name: &str) -> Option<String> {
@@ -295,7 +317,7 @@ struct CreatedJson {
 
 async fn create(state: &State, req: Request<Body>) -> Res {
     let wants = wants(&req);
-    if let Some(ip) = client_ip(&req)
+    if let Some(ip) = client_ip(state, &req)
         && let Err(wait) = state.limiter.check(ip, Instant::now())
     {
         let secs = wait.as_secs() + 1;

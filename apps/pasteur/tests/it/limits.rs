@@ -52,3 +52,32 @@ async fn too_many_pastes_from_one_address_get_429() -> TestResult {
     assert_eq!(files(&s.repo(), "main").len(), 6);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() -> TestResult {
+    let s = site(|c| {
+        c.rate_per_minute = 2;
+        c.trusted_proxies = vec!["127.0.0.1".parse().expect("an address")];
+    })
+    .await;
+    let post = |client: &'static str| {
+        let base = s.base.clone();
+        async move {
+            curl(&[
+                "-H",
+                &format!("X-Forwarded-For: 203.0.113.9, {client}"),
+                "--data-binary",
+                "x",
+                &format!("{base}/"),
+            ])
+            .await
+            .status
+        }
+    };
+    for client in ["192.0.2.1", "192.0.2.1", "192.0.2.2", "192.0.2.2"] {
+        assert_eq!(post(client).await, 201, "{client}");
+    }
+    assert_eq!(post("192.0.2.1").await, 429);
+    assert_eq!(post("192.0.2.3").await, 201);
+    Ok(())
+}
