@@ -1,0 +1,61 @@
+//! blogger: a static blog generator.
+//!
+//! A blog is a directory:
+//!
+//! ```text
+//!  blogger.toml        title, description, author, language, base_url, per_page, feed_entries
+//!  articles/*.md       YAML (---) or TOML (+++) front matter: title, date, description, tags, draft, slug
+//!  pages/*.md          the same without a date: about.md -> about.html
+//!  static/**           copied as they are (static/style.css replaces the theme's)
+//!  templates/*.html    minijinja templates replacing the default theme's of the same name
+//! ```
+//!
+//! [`build`] turns it into a site: one page per article (CommonMark with
+//! tables, footnotes, strikethrough and task lists; code highlighted by
+//! syntect at build time), a paginated index, a page per tag, Atom and RSS
+//! feeds and a sitemap. It is incremental: a cache in the output directory
+//! says what each source and each output was, so that only what changed is
+//! rendered and written. Errors name the file and the line.
+//!
+//! ```no_run
+//! let outcome = blogger::build(&blogger::BuildOptions::new("my-blog", "my-blog/_site"))?;
+//! for error in &outcome.errors {
+//!     eprintln!("{}", blogger::error_chain(error));
+//! }
+//! # Ok::<(), blogger::BuildError>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+mod build;
+mod cache;
+mod config;
+mod feed;
+mod frontmatter;
+mod highlight;
+mod markdown;
+mod meta;
+mod theme;
+mod url;
+
+pub use build::{BuildError, BuildOptions, Outcome, SourceError, SourceErrorKind, build};
+pub use cache::CACHE_FILE;
+pub use config::{CONFIG_FILE, ConfigError, SiteConfig};
+pub use frontmatter::{Document, FrontMatter, FrontMatterError, parse as parse_front_matter};
+pub use markdown::{Link, Rendered, render as render_markdown};
+pub use meta::Meta;
+pub use theme::{TemplateError, Theme};
+pub use url::{BaseUrl, BaseUrlError, slugify};
+
+/// An error and its sources, `: `-separated.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
