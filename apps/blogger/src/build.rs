@@ -198,15 +198,23 @@ enum Kind {
 #[derive(Debug)]
 enum Seen {
     /// Unchanged since the cache: its Meta, its output as it is.
-    Clean(Meta),
+    Clean(Meta, Stamp),
     /// Rendered now (no output for a draft left out).
     Rendered {
-        hash: String,
+        stamp: Stamp,
         meta: Meta,
         html: Option<String>,
     },
     /// Failed; the cached Meta (if any) and output stay.
     Failed(SourceError, Option<Meta>),
+}
+
+/// What a source was when it was read.
+#[derive(Debug, Default)]
+struct Stamp {
+    hash: String,
+    size: u64,
+    mtime: i128,
 }
 
 /// Everything the build shares between threads.
@@ -221,6 +229,7 @@ struct Context<'a> {
 
 /// Builds the blog of `options.source` into `options.output`.
 pub fn build(options: &BuildOptions) -> Result<Outcome, BuildError> {
+    let start = std::time::Instant::now();
     let (config, config_text) = SiteConfig::load(&options.source)?;
     let base = BaseUrl::new(options.base_url.as_deref().unwrap_or(&config.base_url))?;
     let theme = Theme::load(&options.source)?;
@@ -267,6 +276,7 @@ pub fn build(options: &BuildOptions) -> Result<Outcome, BuildError> {
         })
         .collect::<Result<_, TemplateError>>()?;
 
+    tracing::debug!(elapsed = ?start.elapsed(), "sources seen");
     let mut outcome = Outcome::default();
     let mut cache = Cache {
         key,
@@ -280,19 +290,16 @@ pub fn build(options: &BuildOptions) -> Result<Outcome, BuildError> {
     let mut articles: Vec<Meta> = Vec::new();
     let mut pages: Vec<Meta> = Vec::new();
     for (rel, kind, seen) in seen {
-        let (meta, hash, html) = match seen {
-            Seen::Clean(meta) => {
-                let hash = old.sources.get(&rel).map(|c| c.hash.clone()).unwrap_or_default();
-                (meta, hash, None)
-            }
-            Seen::Rendered { hash, meta, html } => {
+        let (meta, stamp, html) = match seen {
+            Seen::Clean(meta, stamp) => (meta, stamp, None),
+            Seen::Rendered { stamp, meta, html } => {
                 outcome.rendered += 1;
-                (meta, hash, html)
+                (meta, stamp, html)
             }
             Seen::Failed(error, cached) => {
                 outcome.errors.push(error);
                 match cached {
-                    Some(meta) => (meta, String::new(), None),
+                    Some(meta) => (meta, Stamp::default(), None),
                     None => continue,
                 }
             }
@@ -325,7 +332,9 @@ pub fn build(options: &BuildOptions) -> Result<Outcome, BuildError> {
         cache.sources.insert(
             rel,
             CachedSource {
-                hash,
+                hash: stamp.hash,
+                size: stamp.size,
+                mtime: stamp.mtime,
                 meta: meta.clone(),
             },
         );
@@ -343,6 +352,7 @@ pub fn build(options: &BuildOptions) -> Result<Outcome, BuildError> {
     });
     outcome.articles = articles.len();
 
+    tracing::debug!(elapsed = ?start.elapsed(), "sources sorted");
     // Static files: copied as they are; they replace the theme's stylesheets.
     let statics = list_files(&options.source.join("static"))?;
     let static_bytes: Vec<(String, Result<Vec<u8>, std::io::Error>)> = statics
@@ -378,8 +388,34 @@ pub fn build(options: &BuildOptions) -> Result<Outcome, BuildError> {
         }
     }
 
-    // What is made of every article: index and tag pages, feeds, sitemap.
-    for (output, bytes) in generate(&cx, &articles, &pages)? {
+    tracing::debug!(elapsed = ?start.elapsed(), "static files read");
+    // What is made of every article: index and tag pages, feeds, sitemap;
+    // made again only when what they show changed.
+    let lists = lists_digest(&articles, &pages, &owners);
+    let same_lists = fresh
+        && old.lists == lists
+        && old.generated.iter().all(|path| {
+            old.outputs.contains_key(path)
+                && !owners.contains_key(path)
+                && options.output.join(path).is_file()
+        });
+    let generated = if same_lists {
+        for path in &old.generated {
+            if let Some(id) = old.outputs.get(path) {
+                kept.insert(path.clone(), id.clone());
+            }
+        }
+        Vec::new()
+    } else {
+        generate(&cx, &articles, &pages)?
+    };
+    cache.lists = lists;
+    cache.generated = if same_lists {
+        old.generated.clone()
+    } else {
+        Vec::new()
+    };
+    for (output, bytes) in generated {
         if owners.contains_key(&output) && (output == "style.css" || output == "highlight.css") {
             continue;
         }
@@ -395,9 +431,11 @@ pub fn build(options: &BuildOptions) -> Result<Outcome, BuildError> {
             produced.remove(&output);
             kept.remove(&output);
         }
+        cache.generated.push(output.clone());
         produced.insert(output, bytes);
     }
 
+    tracing::debug!(elapsed = ?start.elapsed(), "lists generated");
     // Links and images, of every article and page (cached ones too: a
     // link breaks when its target goes).
     let known = |path: &str| produced.contains_key(path) || kept.contains_key(path);
@@ -424,6 +462,7 @@ pub fn build(options: &BuildOptions) -> Result<Outcome, BuildError> {
         }
     }
 
+    tracing::debug!(elapsed = ?start.elapsed(), "links checked");
     // Write what changed, in parallel.
     let written: Vec<Result<Option<String>, BuildError>> = produced
         .par_iter()
@@ -448,6 +487,7 @@ pub fn build(options: &BuildOptions) -> Result<Outcome, BuildError> {
     }
     cache.outputs.extend(kept);
 
+    tracing::debug!(elapsed = ?start.elapsed(), "written");
     // Remove what no source makes any more.
     for path in old.outputs.keys() {
         if !cache.outputs.contains_key(path) {
@@ -477,6 +517,37 @@ pub fn build(options: &BuildOptions) -> Result<Outcome, BuildError> {
     Ok(outcome)
 }
 
+/// How close to the cache's writing a source's time must not be to be
+/// trusted (file systems with coarse times).
+const RACY_NANOS: i128 = 2_000_000_000;
+
+/// What the lists show: the published articles' and pages' fields, and
+/// the outputs that are not the build's own.
+fn lists_digest(articles: &[Meta], pages: &[Meta], owners: &HashMap<String, String>) -> String {
+    use sha1::Digest;
+    let mut hasher = sha1::Sha1::new();
+    let mut field = |text: &str| {
+        hasher.update(text.as_bytes());
+        hasher.update([0]);
+    };
+    for meta in articles.iter().chain(pages) {
+        field(&meta.output);
+        field(&meta.title);
+        field(meta.date.as_deref().unwrap_or(""));
+        field(meta.description.as_deref().unwrap_or("\u{1}"));
+        for tag in &meta.tags {
+            field(tag);
+        }
+        field("\u{2}");
+    }
+    let mut owned: Vec<&String> = owners.keys().collect();
+    owned.sort();
+    for path in owned {
+        field(path);
+    }
+    crate::theme::hex(&hasher.finalize())
+}
+
 /// Reads a source and renders it unless the cache has it.
 fn look_at(
     cx: &Context<'_>,
@@ -496,22 +567,48 @@ fn look_at(
             cached.map(|c| c.meta.clone()),
         ))
     };
-    let bytes = match std::fs::read(cx.options.source.join(rel)) {
+    let path = cx.options.source.join(rel);
+    let metadata = match std::fs::metadata(&path) {
+        Ok(metadata) => metadata,
+        Err(e) => return fail(1, SourceErrorKind::Read(e)),
+    };
+    let (size, mtime) = (metadata.len(), crate::cache::mtime(&metadata));
+    // A cached source whose output is there, unchanged by time and size
+    // (and not modified in the moments the cache was written: racy), or
+    // by content.
+    let usable = cached.filter(|cached| {
+        let meta = &cached.meta;
+        fresh
+            && !cached.hash.is_empty()
+            && ((meta.draft && !cx.options.drafts)
+                || (old.outputs.contains_key(&meta.output) && cx.options.output.join(&meta.output).is_file()))
+    });
+    if let Some(cached) = usable
+        && cached.size == size
+        && cached.mtime == mtime
+        && mtime != 0
+        && mtime < old.written_at - RACY_NANOS
+    {
+        let stamp = Stamp {
+            hash: cached.hash.clone(),
+            size,
+            mtime,
+        };
+        return Ok(Seen::Clean(cached.meta.clone(), stamp));
+    }
+    let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) => return fail(1, SourceErrorKind::Read(e)),
     };
-    let hash = digest(&bytes);
-    if let Some(cached) = cached
-        && fresh
-        && cached.hash == hash
+    let stamp = Stamp {
+        hash: digest(&bytes),
+        size,
+        mtime,
+    };
+    if let Some(cached) = usable
+        && cached.hash == stamp.hash
     {
-        let meta = &cached.meta;
-        let unpublished = meta.draft && !cx.options.drafts;
-        if unpublished
-            || (old.outputs.contains_key(&meta.output) && cx.options.output.join(&meta.output).is_file())
-        {
-            return Ok(Seen::Clean(meta.clone()));
-        }
+        return Ok(Seen::Clean(cached.meta.clone(), stamp));
     }
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return fail(1, SourceErrorKind::NotUtf8);
@@ -556,7 +653,7 @@ fn look_at(
         None => None,
         Some(rendered) => Some(render_source(cx, kind, &meta, rendered.html)?),
     };
-    Ok(Seen::Rendered { hash, meta, html })
+    Ok(Seen::Rendered { stamp, meta, html })
 }
 
 fn render_source(

@@ -20,6 +20,10 @@ const VERSION: u32 = 1;
 pub(crate) struct CachedSource {
     /// The digest of its bytes; empty when it failed (it is tried again).
     pub(crate) hash: String,
+    /// Its size and modification time (ns since the epoch) when it was
+    /// read: when both are the same, it is not read again (as Git's index).
+    pub(crate) size: u64,
+    pub(crate) mtime: i128,
     pub(crate) meta: Meta,
 }
 
@@ -35,6 +39,23 @@ pub(crate) struct Cache {
     pub(crate) sources: BTreeMap<String, CachedSource>,
     /// Output path -> Git blob id (hex).
     pub(crate) outputs: BTreeMap<String, String>,
+    /// The digest of what the lists (index and tag pages, feeds, sitemap)
+    /// are made of: when it is the same, they are not made again.
+    pub(crate) lists: String,
+    /// The outputs made of the lists and of the theme alone.
+    pub(crate) generated: Vec<String>,
+    /// When the cache was written (ns since the epoch): a source modified
+    /// in the same moments is read again whatever its time says.
+    pub(crate) written_at: i128,
+}
+
+/// The modification time of `metadata`, ns since the epoch (0 when unknown).
+pub(crate) fn mtime(metadata: &std::fs::Metadata) -> i128 {
+    metadata
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i128)
 }
 
 impl Cache {
@@ -57,6 +78,9 @@ impl Cache {
     /// Writes the cache into `dir` (a temporary file, then a rename).
     pub(crate) fn save(&mut self, dir: &Path) -> std::io::Result<()> {
         self.version = VERSION;
+        self.written_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i128);
         let bytes = serde_json::to_vec(self).map_err(std::io::Error::other)?;
         let tmp = dir.join(format!("{CACHE_FILE}.tmp"));
         std::fs::write(&tmp, bytes)?;

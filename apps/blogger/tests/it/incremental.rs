@@ -139,3 +139,37 @@ fn a_deleted_output_is_written_again() -> TestResult {
     assert_eq!(outcome.written, ["articles/hello-world.html", "img/logo.svg"]);
     Ok(())
 }
+
+#[test]
+fn a_source_with_the_same_size_and_time_is_not_read_again() -> TestResult {
+    let (_dir, blog, output) = sample_copy()?;
+    // Sources older than the cache, as after any edit but the latest.
+    let past = SystemTime::now() - Duration::from_secs(3600);
+    for name in files(&blog.join("articles"))?.keys() {
+        std::fs::File::options()
+            .write(true)
+            .open(blog.join("articles").join(name))?
+            .set_modified(past)?;
+    }
+    let options = blogger::BuildOptions::new(&blog, &output);
+    blogger::build(&options)?;
+    // Same size, same time, other bytes: trusted as unchanged (as Git's index does)...
+    let path = blog.join("articles/code.md");
+    let text = std::fs::read_to_string(&path)?;
+    std::fs::write(&path, text.replace("Some Rust:", "Some Rost:"))?;
+    std::fs::File::options()
+        .write(true)
+        .open(&path)?
+        .set_modified(past)?;
+    let outcome = blogger::build(&options)?;
+    assert_eq!(outcome.rendered, 0);
+    assert!(outcome.written.is_empty(), "{:?}", outcome.written);
+    // ...and read as soon as its time moves.
+    std::fs::File::options()
+        .write(true)
+        .open(&path)?
+        .set_modified(past + Duration::from_secs(1))?;
+    let outcome = blogger::build(&options)?;
+    assert_eq!(outcome.written, ["articles/code.html"]);
+    Ok(())
+}
