@@ -16,6 +16,135 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Builds the blog into a directory (incrementally: only what changed).
     Build(BuildArgs),
+    /// Builds, then commits the site on a branch of a remote (only when
+    /// something changed) and pushes it.
+    Push(Box<PushArgs>),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct PushArgs {
+    #[command(flatten)]
+    pub(crate) build: BuildArgs,
+    /// The remote: git://, ssh://, user@host:path, http(s)://.
+    #[arg(long, short = 'r')]
+    pub(crate) remote: String,
+    /// The branch of the remote (the URL's `#branch` must agree).
+    #[arg(long, short = 'b', default_value = "gh-pages")]
+    pub(crate) branch: String,
+    /// The commit's author.
+    #[arg(long)]
+    pub(crate) author: String,
+    /// The author's email.
+    #[arg(long)]
+    pub(crate) email: String,
+    /// The commit's message.
+    #[arg(long, short = 'm', default_value = "Site built by blogger")]
+    pub(crate) message: String,
+    /// The local bare repository that mirrors the branch (default:
+    /// `.blogger/push.git` in the blog's directory).
+    #[arg(long)]
+    pub(crate) repository: Option<PathBuf>,
+    /// SSH remotes: the private key (OpenSSH format).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ssh_key: Option<PathBuf>,
+    /// SSH remotes: the server's host key fingerprint (`SHA256:...`, as
+    /// `ssh-keygen -lf` prints it).
+    #[arg(long, value_name = "FINGERPRINT", conflicts_with = "ssh_known_hosts")]
+    pub(crate) ssh_auth: Option<String>,
+    /// SSH remotes: a known_hosts file instead of --ssh-auth.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ssh_known_hosts: Option<PathBuf>,
+    /// HTTP(S) remotes: basic authentication's user.
+    #[arg(long, env = "BLOGGER_REMOTE_USER")]
+    pub(crate) remote_user: Option<String>,
+    /// HTTP(S) remotes: basic authentication's password.
+    #[arg(long, env = "BLOGGER_REMOTE_PASSWORD", hide_env_values = true)]
+    pub(crate) remote_password: Option<String>,
+}
+
+/// Flags that do not make a valid push.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    #[error("--remote {url}")]
+    Remote {
+        url: String,
+        #[source]
+        source: smart::UrlError,
+    },
+    #[error("--remote says branch {url_branch:?}, --branch says {branch:?}")]
+    Branch { url_branch: String, branch: String },
+    #[error("--author and --email")]
+    Signature(#[source] gitkv::Error),
+    #[error("--ssh-key {}", path.display())]
+    SshKey {
+        path: PathBuf,
+        #[source]
+        source: smart::ssh::KeyError,
+    },
+    #[error("an SSH remote needs --ssh-key FILE")]
+    SshKeyMissing,
+    #[error("an SSH remote needs the server's key: --ssh-auth SHA256:... or --ssh-known-hosts FILE")]
+    SshHostKeyMissing,
+}
+
+impl PushArgs {
+    pub(crate) fn remote(&self) -> Result<gitkv::sync::Remote, CliError> {
+        use smart::{Client, HostKeyPolicy, HttpAuth, HttpOptions, RemoteUrl, Scheme, SshKey, SshOptions};
+        let url = RemoteUrl::parse(&self.remote).map_err(|source| CliError::Remote {
+            url: self.remote.clone(),
+            source,
+        })?;
+        if let Some(url_branch) = url.branch()
+            && url_branch != self.branch
+        {
+            return Err(CliError::Branch {
+                url_branch: url_branch.to_string(),
+                branch: self.branch.clone(),
+            });
+        }
+        let mut client = Client::new(mimic::Resolver::new());
+        match url.scheme() {
+            Scheme::Ssh => {
+                let path = self.ssh_key.as_ref().ok_or(CliError::SshKeyMissing)?;
+                let key = SshKey::from_file(path, None).map_err(|source| CliError::SshKey {
+                    path: path.clone(),
+                    source,
+                })?;
+                let host_key = match (&self.ssh_auth, &self.ssh_known_hosts) {
+                    (Some(fingerprint), _) => HostKeyPolicy::Fingerprint(fingerprint.clone()),
+                    (None, Some(path)) => HostKeyPolicy::KnownHosts(path.clone()),
+                    (None, None) => return Err(CliError::SshHostKeyMissing),
+                };
+                client = client.with_ssh(SshOptions::new(key, host_key));
+            }
+            Scheme::Http | Scheme::Https => {
+                let auth = self.remote_user.as_ref().map(|user| HttpAuth::Basic {
+                    user: user.clone(),
+                    password: self.remote_password.clone().unwrap_or_default(),
+                });
+                client = client.with_http(HttpOptions {
+                    auth,
+                    tls_roots: None,
+                });
+            }
+            _ => {}
+        }
+        Ok(gitkv::sync::Remote::new("origin", url).with_client(client))
+    }
+
+    pub(crate) fn options(&self, site: PathBuf) -> Result<blogger::PushOptions, CliError> {
+        let author = gitkv::Signature::new(&self.author, &self.email).map_err(CliError::Signature)?;
+        Ok(blogger::PushOptions {
+            site,
+            repository: self
+                .repository
+                .clone()
+                .unwrap_or_else(|| self.build.source.join(".blogger/push.git")),
+            branch: self.branch.clone(),
+            author,
+            message: self.message.clone(),
+        })
+    }
 }
 
 #[derive(Debug, clap::Args)]

@@ -17,6 +17,9 @@
 //! says what each source and each output was, so that only what changed is
 //! rendered and written. Errors name the file and the line.
 //!
+//! [`push`] makes the site a commit on a branch of a remote (any transport
+//! of smart, through a gitkv mirror), only when some file changed.
+//!
 //! ```no_run
 //! let outcome = blogger::build(&blogger::BuildOptions::new("my-blog", "my-blog/_site"))?;
 //! for error in &outcome.errors {
@@ -36,6 +39,7 @@ mod frontmatter;
 mod highlight;
 mod markdown;
 mod meta;
+mod push;
 mod theme;
 mod url;
 
@@ -45,6 +49,7 @@ pub use config::{CONFIG_FILE, ConfigError, SiteConfig};
 pub use frontmatter::{Document, FrontMatter, FrontMatterError, parse as parse_front_matter};
 pub use markdown::{Link, Rendered, render as render_markdown};
 pub use meta::Meta;
+pub use push::{PushError, PushOptions, PushOutcome, push};
 pub use theme::{TemplateError, Theme};
 pub use url::{BaseUrl, BaseUrlError, slugify};
 

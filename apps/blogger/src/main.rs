@@ -21,6 +21,54 @@ fn main() -> ExitCode {
         .init();
     match Cli::parse().command {
         Command::Build(args) => build(&args.options()),
+        Command::Push(args) => push(&args),
+    }
+}
+
+fn push(args: &cli::PushArgs) -> ExitCode {
+    let (remote, options) = match args.remote().and_then(|remote| {
+        let options = args.options(args.build.options().output)?;
+        Ok((remote, options))
+    }) {
+        Ok(both) => both,
+        Err(error) => {
+            tracing::error!("{}", blogger::error_chain(&error));
+            return ExitCode::from(2);
+        }
+    };
+    let built = build(&args.build.options());
+    if built != ExitCode::SUCCESS {
+        tracing::error!("the build failed: nothing pushed");
+        return built;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(blogger::push(&remote, &options)) {
+        Ok(blogger::PushOutcome::Pushed {
+            commit,
+            changed,
+            removed,
+        }) => {
+            tracing::info!(%commit, changed, removed, "pushed to {} {}", args.remote, args.branch);
+            ExitCode::SUCCESS
+        }
+        Ok(_) => {
+            tracing::info!(
+                "{} {} already has this site: nothing pushed",
+                args.remote,
+                args.branch
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            tracing::error!("push: {}", blogger::error_chain(&error));
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -5,4 +5,5 @@ mod errors;
 mod feeds;
 mod golden;
 mod incremental;
+mod push;
 mod support;
