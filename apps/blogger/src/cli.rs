@@ -19,31 +19,67 @@ pub(crate) enum Command {
     /// Builds, then commits the site on a branch of a remote (only when
     /// something changed) and pushes it.
     Push(Box<PushArgs>),
+    /// Serves a site from a branch of a remote, straight from its Git
+    /// objects; fetches it again periodically or on the refresh hook.
+    Serve(Box<ServeArgs>),
 }
 
 #[derive(Debug, clap::Args)]
-pub(crate) struct PushArgs {
+pub(crate) struct ServeArgs {
     #[command(flatten)]
-    pub(crate) build: BuildArgs,
-    /// The remote: git://, ssh://, user@host:path, http(s)://.
+    pub(crate) remote: RemoteArgs,
+    /// The branch (default: the URL's `#branch`, or gh-pages).
+    #[arg(long, short = 'b')]
+    pub(crate) branch: Option<String>,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) listen: std::net::IpAddr,
+    /// The port.
+    #[arg(long, short = 'p', default_value_t = 8080)]
+    pub(crate) port: u16,
+    /// The local bare repository that mirrors the branch.
+    #[arg(long, default_value = ".blogger/serve.git")]
+    pub(crate) repository: PathBuf,
+    /// Seconds between fetches of the branch (0: only by the hook).
+    #[arg(long, default_value_t = 300)]
+    pub(crate) refresh: u64,
+    /// The secret of `POST /.well-known/blogger/refresh` (header
+    /// `X-Blogger-Secret` or `?secret=`); no hook without it.
+    #[arg(long, env = "BLOGGER_HOOK", hide_env_values = true)]
+    pub(crate) hook: Option<String>,
+    /// Redirects requests for missing files to this URL (plus the path)
+    /// instead of answering 404.
+    #[arg(long)]
+    pub(crate) default: Option<String>,
+}
+
+impl ServeArgs {
+    pub(crate) fn config(&self) -> Result<blogger::ServeConfig, CliError> {
+        let url = self.remote.url()?;
+        let branch = self
+            .branch
+            .clone()
+            .or_else(|| url.branch().map(str::to_string))
+            .unwrap_or_else(|| "gh-pages".to_string());
+        Ok(blogger::ServeConfig {
+            remote: self.remote.remote(&branch)?,
+            branch,
+            repository: self.repository.clone(),
+            listen: std::net::SocketAddr::new(self.listen, self.port),
+            refresh_every: (self.refresh > 0).then(|| std::time::Duration::from_secs(self.refresh)),
+            hook: self.hook.clone(),
+            default_url: self.default.clone(),
+        })
+    }
+}
+
+/// How to reach a remote.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RemoteArgs {
+    /// The remote: git://, ssh://, user@host:path, http(s)://, with an
+    /// optional `#branch`.
     #[arg(long, short = 'r')]
     pub(crate) remote: String,
-    /// The branch of the remote (the URL's `#branch` must agree).
-    #[arg(long, short = 'b', default_value = "gh-pages")]
-    pub(crate) branch: String,
-    /// The commit's author.
-    #[arg(long)]
-    pub(crate) author: String,
-    /// The author's email.
-    #[arg(long)]
-    pub(crate) email: String,
-    /// The commit's message.
-    #[arg(long, short = 'm', default_value = "Site built by blogger")]
-    pub(crate) message: String,
-    /// The local bare repository that mirrors the branch (default:
-    /// `.blogger/push.git` in the blog's directory).
-    #[arg(long)]
-    pub(crate) repository: Option<PathBuf>,
     /// SSH remotes: the private key (OpenSSH format).
     #[arg(long, value_name = "FILE")]
     pub(crate) ssh_key: Option<PathBuf>,
@@ -60,6 +96,30 @@ pub(crate) struct PushArgs {
     /// HTTP(S) remotes: basic authentication's password.
     #[arg(long, env = "BLOGGER_REMOTE_PASSWORD", hide_env_values = true)]
     pub(crate) remote_password: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct PushArgs {
+    #[command(flatten)]
+    pub(crate) build: BuildArgs,
+    #[command(flatten)]
+    pub(crate) remote: RemoteArgs,
+    /// The branch of the remote (the URL's `#branch` must agree).
+    #[arg(long, short = 'b', default_value = "gh-pages")]
+    pub(crate) branch: String,
+    /// The commit's author.
+    #[arg(long)]
+    pub(crate) author: String,
+    /// The author's email.
+    #[arg(long)]
+    pub(crate) email: String,
+    /// The commit's message.
+    #[arg(long, short = 'm', default_value = "Site built by blogger")]
+    pub(crate) message: String,
+    /// The local bare repository that mirrors the branch (default:
+    /// `.blogger/push.git` in the blog's directory).
+    #[arg(long)]
+    pub(crate) repository: Option<PathBuf>,
 }
 
 /// Flags that do not make a valid push.
@@ -87,19 +147,24 @@ pub(crate) enum CliError {
     SshHostKeyMissing,
 }
 
-impl PushArgs {
-    pub(crate) fn remote(&self) -> Result<gitkv::sync::Remote, CliError> {
-        use smart::{Client, HostKeyPolicy, HttpAuth, HttpOptions, RemoteUrl, Scheme, SshKey, SshOptions};
-        let url = RemoteUrl::parse(&self.remote).map_err(|source| CliError::Remote {
+impl RemoteArgs {
+    fn url(&self) -> Result<smart::RemoteUrl, CliError> {
+        smart::RemoteUrl::parse(&self.remote).map_err(|source| CliError::Remote {
             url: self.remote.clone(),
             source,
-        })?;
+        })
+    }
+
+    /// The remote, whose branch must be `branch` when its URL names one.
+    pub(crate) fn remote(&self, branch: &str) -> Result<gitkv::sync::Remote, CliError> {
+        use smart::{Client, HostKeyPolicy, HttpAuth, HttpOptions, Scheme, SshKey, SshOptions};
+        let url = self.url()?;
         if let Some(url_branch) = url.branch()
-            && url_branch != self.branch
+            && url_branch != branch
         {
             return Err(CliError::Branch {
                 url_branch: url_branch.to_string(),
-                branch: self.branch.clone(),
+                branch: branch.to_string(),
             });
         }
         let mut client = Client::new(mimic::Resolver::new());
@@ -130,6 +195,12 @@ impl PushArgs {
             _ => {}
         }
         Ok(gitkv::sync::Remote::new("origin", url).with_client(client))
+    }
+}
+
+impl PushArgs {
+    pub(crate) fn remote(&self) -> Result<gitkv::sync::Remote, CliError> {
+        self.remote.remote(&self.branch)
     }
 
     pub(crate) fn options(&self, site: PathBuf) -> Result<blogger::PushOptions, CliError> {

@@ -18,7 +18,9 @@
 //! rendered and written. Errors name the file and the line.
 //!
 //! [`push`] makes the site a commit on a branch of a remote (any transport
-//! of smart, through a gitkv mirror), only when some file changed.
+//! of smart, through a gitkv mirror), only when some file changed;
+//! [`serve`] serves a site from such a branch, straight from its Git
+//! objects (what unipi did).
 //!
 //! ```no_run
 //! let outcome = blogger::build(&blogger::BuildOptions::new("my-blog", "my-blog/_site"))?;
@@ -40,6 +42,7 @@ mod highlight;
 mod markdown;
 mod meta;
 mod push;
+mod serve;
 mod theme;
 mod url;
 
@@ -50,6 +53,7 @@ pub use frontmatter::{Document, FrontMatter, FrontMatterError, parse as parse_fr
 pub use markdown::{Link, Rendered, render as render_markdown};
 pub use meta::Meta;
 pub use push::{PushError, PushOptions, PushOutcome, push};
+pub use serve::{REFRESH_PATH, ServeConfig, ServeError, Serving, serve};
 pub use theme::{TemplateError, Theme};
 pub use url::{BaseUrl, BaseUrlError, slugify};
 

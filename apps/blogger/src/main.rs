@@ -22,6 +22,48 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Build(args) => build(&args.options()),
         Command::Push(args) => push(&args),
+        Command::Serve(args) => serve(&args),
+    }
+}
+
+fn serve(args: &cli::ServeArgs) -> ExitCode {
+    let config = match args.config() {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::error!("{}", blogger::error_chain(&error));
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let serving = match blogger::serve(config).await {
+            Ok(serving) => serving,
+            Err(error) => {
+                tracing::error!("serve: {}", blogger::error_chain(&error));
+                return ExitCode::FAILURE;
+            }
+        };
+        tracing::info!("serving on http://{}", serving.addr());
+        if let Err(error) = signal().await {
+            tracing::error!(%error, "cannot wait for signals");
+        }
+        tracing::info!("shutting down");
+        serving.shutdown(std::time::Duration::from_secs(5));
+        ExitCode::SUCCESS
+    })
+}
+
+async fn signal() -> std::io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r,
+        _ = term.recv() => Ok(()),
     }
 }
 
@@ -54,13 +96,13 @@ fn push(args: &cli::PushArgs) -> ExitCode {
             changed,
             removed,
         }) => {
-            tracing::info!(%commit, changed, removed, "pushed to {} {}", args.remote, args.branch);
+            tracing::info!(%commit, changed, removed, "pushed to {} {}", args.remote.remote, args.branch);
             ExitCode::SUCCESS
         }
         Ok(_) => {
             tracing::info!(
                 "{} {} already has this site: nothing pushed",
-                args.remote,
+                args.remote.remote,
                 args.branch
             );
             ExitCode::SUCCESS

@@ -6,4 +6,5 @@ mod feeds;
 mod golden;
 mod incremental;
 mod push;
+mod serve;
 mod support;
