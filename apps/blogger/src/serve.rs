@@ -3,7 +3,8 @@
 //! files are read from its Git objects (never checked out), with the
 //! content type from the extension (conan on the bytes when it says
 //! nothing), the blob id as `ETag`, the commit time as `Last-Modified`,
-//! 304s, `index.html` for directories and the site's `404.html`. The
+//! 304s, gzip or brotli for text (compressed once per blob, kept in a
+//! bounded cache), `index.html` for directories and the site's `404.html`. The
 //! branch is fetched again periodically and on
 //! `POST /.well-known/blogger/refresh` with the hook's secret; the switch to
 //! a new commit is atomic (requests under way finish on the old one).
@@ -97,6 +98,112 @@ struct State {
     magic: conan::Magic,
     /// One refresh at a time.
     refreshing: tokio::sync::Mutex<()>,
+    compressed: Compressed,
+}
+
+/// The bytes held, and the bodies by (blob id, encoding).
+type CompressedEntries = (usize, std::collections::HashMap<(String, Encoding), Bytes>);
+
+/// Compressed bodies by (blob id, encoding); emptied when it holds more
+/// than [`Compressed::MAX_BYTES`].
+#[derive(Debug, Default)]
+struct Compressed {
+    entries: std::sync::Mutex<CompressedEntries>,
+}
+
+impl Compressed {
+    const MAX_BYTES: usize = 64 << 20;
+
+    fn get_or_make(
+        &self,
+        id: &str,
+        encoding: Encoding,
+        make: impl FnOnce() -> Option<Bytes>,
+    ) -> Option<Bytes> {
+        let key = (id.to_string(), encoding);
+        if let Some(hit) = self.lock().1.get(&key) {
+            return Some(hit.clone());
+        }
+        let made = make()?;
+        let mut entries = self.lock();
+        if entries.0 + made.len() > Self::MAX_BYTES {
+            *entries = Default::default();
+        }
+        entries.0 += made.len();
+        entries.1.insert(key, made.clone());
+        Some(made)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CompressedEntries> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A content coding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Encoding {
+    Brotli,
+    Gzip,
+}
+
+impl Encoding {
+    fn token(self) -> &'static str {
+        match self {
+            Self::Brotli => "br",
+            Self::Gzip => "gzip",
+        }
+    }
+
+    /// The best coding `accept` (an Accept-Encoding value) allows: brotli,
+    /// then gzip; none with a zero quality.
+    fn negotiate(accept: &str) -> Option<Self> {
+        let allowed = |name: &str| {
+            accept.split(',').any(|item| {
+                let mut parts = item.split(';');
+                let token = parts.next().unwrap_or("").trim();
+                let zero = parts.any(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                        .is_some_and(|q| q <= 0.0)
+                });
+                (token.eq_ignore_ascii_case(name) || token == "*") && !zero
+            })
+        };
+        [Self::Brotli, Self::Gzip]
+            .into_iter()
+            .find(|e| allowed(e.token()))
+    }
+
+    fn compress(self, bytes: &[u8]) -> Option<Bytes> {
+        use std::io::Write;
+        match self {
+            Self::Gzip => {
+                let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+                encoder.write_all(bytes).ok()?;
+                encoder.finish().ok().map(Bytes::from)
+            }
+            Self::Brotli => {
+                let mut out = Vec::new();
+                let params = brotli::enc::BrotliEncoderParams {
+                    quality: 5,
+                    ..Default::default()
+                };
+                brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).ok()?;
+                Some(Bytes::from(out))
+            }
+        }
+    }
+}
+
+/// Whether a content type is worth compressing.
+fn is_text(content_type: &str) -> bool {
+    content_type.starts_with("text/")
+        || content_type.starts_with("application/json")
+        || content_type.starts_with("application/xml")
+        || content_type.starts_with("application/atom+xml")
+        || content_type.starts_with("application/rss+xml")
+        || content_type.starts_with("image/svg+xml")
 }
 
 /// A running server.
@@ -168,6 +275,7 @@ pub async fn serve(config: ServeConfig) -> Result<Serving, ServeError> {
         config: config.clone(),
         magic,
         refreshing: tokio::sync::Mutex::new(()),
+        compressed: Compressed::default(),
     });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -275,11 +383,24 @@ async fn handle_request(state: &State, req: Request<paf::Body>) -> Reply {
     };
     match found {
         Ok(Ok(Some((key, id, bytes)))) => {
-            let etag = format!("\"{id}\"");
+            let content_type = content_type(&state.magic, &key, &bytes);
+            let encoding = is_text(&content_type)
+                .then(|| req.headers().get(header::ACCEPT_ENCODING))
+                .flatten()
+                .and_then(|v| v.to_str().ok())
+                .and_then(Encoding::negotiate);
+            // One tag per representation: `"<blob id>"`, `"<blob id>.br"`, `"<blob id>.gzip"`.
+            let etag = match encoding {
+                Some(encoding) => format!("\"{id}.{}\"", encoding.token()),
+                None => format!("\"{id}\""),
+            };
             let not_modified = match req.headers().get(header::IF_NONE_MATCH) {
-                Some(tags) => tags
-                    .to_str()
-                    .is_ok_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*")),
+                Some(tags) => tags.to_str().is_ok_and(|tags| {
+                    tags.split(',').any(|t| {
+                        let t = t.trim().trim_start_matches("W/").trim_matches('"');
+                        t == "*" || t.split('.').next() == Some(id.as_str())
+                    })
+                }),
                 None => req
                     .headers()
                     .get(header::IF_MODIFIED_SINCE)
@@ -289,17 +410,40 @@ async fn handle_request(state: &State, req: Request<paf::Body>) -> Reply {
                 .header(header::ETAG, &etag)
                 .header(header::LAST_MODIFIED, &site.modified)
                 .header(header::CACHE_CONTROL, "no-cache");
+            if is_text(&content_type) {
+                builder = builder.header(header::VARY, "accept-encoding");
+            }
             if not_modified {
                 builder = builder.status(StatusCode::NOT_MODIFIED);
                 return builder
                     .body(Full::new(Bytes::new()))
                     .unwrap_or_else(|_| internal());
             }
-            let content_type = content_type(&state.magic, &key, &bytes);
+            let body = match encoding {
+                Some(encoding) => {
+                    let compressed = {
+                        let id = id.clone();
+                        let bytes = bytes.clone();
+                        let state_bytes = &state.compressed;
+                        // Compression is CPU work: off the async threads.
+                        tokio::task::block_in_place(|| {
+                            state_bytes.get_or_make(&id, encoding, || encoding.compress(&bytes))
+                        })
+                    };
+                    match compressed {
+                        Some(body) => {
+                            builder = builder.header(header::CONTENT_ENCODING, encoding.token());
+                            body
+                        }
+                        None => Bytes::from(bytes),
+                    }
+                }
+                None => Bytes::from(bytes),
+            };
             builder = builder
                 .header(header::CONTENT_TYPE, content_type)
-                .header(header::CONTENT_LENGTH, bytes.len());
-            let body = if head { Bytes::new() } else { Bytes::from(bytes) };
+                .header(header::CONTENT_LENGTH, body.len());
+            let body = if head { Bytes::new() } else { body };
             builder.body(Full::new(body)).unwrap_or_else(|_| internal())
         }
         Ok(Ok(None)) => not_found(state, &site, &path, head).await,
@@ -517,5 +661,14 @@ mod tests {
         assert_eq!(key_of("/.git/config"), None);
         assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
         assert!(same(b"abc", b"abc") && !same(b"abc", b"abd") && !same(b"ab", b"abc"));
+    }
+
+    #[test]
+    fn encodings() {
+        assert_eq!(Encoding::negotiate("gzip, deflate, br"), Some(Encoding::Brotli));
+        assert_eq!(Encoding::negotiate("gzip"), Some(Encoding::Gzip));
+        assert_eq!(Encoding::negotiate("br;q=0, gzip;q=0.5"), Some(Encoding::Gzip));
+        assert_eq!(Encoding::negotiate("identity"), None);
+        assert_eq!(Encoding::negotiate("*"), Some(Encoding::Brotli));
     }
 }

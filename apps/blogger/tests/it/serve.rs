@@ -134,7 +134,33 @@ async fn serve_the_pushed_branch() -> TestResult {
     .await??;
     assert_eq!(index.body, std::fs::read(output.join("index.html"))?);
     assert_eq!(etag.len(), 42, "a quoted blob id: {etag}");
+    let plain_index = index.body.clone();
     tokio::task::spawn_blocking(move || -> TestResult {
+        use std::io::Read;
+        let gzip = request(addr, "GET", "/", &[("Accept-Encoding", "gzip, deflate")])?;
+        assert_eq!(gzip.header("content-encoding"), Some("gzip"));
+        assert_eq!(gzip.header("vary"), Some("accept-encoding"));
+        let mut decoded = Vec::new();
+        flate2::read::GzDecoder::new(&gzip.body[..]).read_to_end(&mut decoded)?;
+        assert_eq!(decoded, plain_index);
+        assert!(gzip.body.len() < plain_index.len());
+        let br = request(addr, "GET", "/", &[("Accept-Encoding", "gzip, br")])?;
+        assert_eq!(br.header("content-encoding"), Some("br"));
+        let mut decoded = Vec::new();
+        brotli::BrotliDecompress(&mut &br.body[..], &mut decoded)?;
+        assert_eq!(decoded, plain_index);
+        let br_tag = br.header("etag").unwrap_or_default().to_string();
+        assert_ne!(br_tag, etag, "one tag per representation");
+        assert_eq!(
+            request(
+                addr,
+                "GET",
+                "/",
+                &[("Accept-Encoding", "br"), ("If-None-Match", &br_tag)]
+            )?
+            .status,
+            304
+        );
         let again = request(addr, "GET", "/", &[("If-None-Match", &etag)])?;
         assert_eq!(again.status, 304);
         assert!(again.body.is_empty());
