@@ -22,6 +22,21 @@ pub(crate) enum Command {
     /// Serves a site from a branch of a remote, straight from its Git
     /// objects; fetches it again periodically or on the refresh hook.
     Serve(Box<ServeArgs>),
+    /// Builds, serves the site locally and builds again on every change;
+    /// open pages reload themselves.
+    Watch(WatchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct WatchArgs {
+    #[command(flatten)]
+    pub(crate) build: BuildArgs,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) listen: std::net::IpAddr,
+    /// The port.
+    #[arg(long, short = 'p', default_value_t = 8000)]
+    pub(crate) port: u16,
 }
 
 #[derive(Debug, clap::Args)]

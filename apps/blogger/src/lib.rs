@@ -20,7 +20,8 @@
 //! [`push`] makes the site a commit on a branch of a remote (any transport
 //! of smart, through a gitkv mirror), only when some file changed;
 //! [`serve`] serves a site from such a branch, straight from its Git
-//! objects (what unipi did).
+//! objects (what unipi did); [`watch`] builds again on every change and
+//! serves the output with pages that reload themselves.
 //!
 //! ```no_run
 //! let outcome = blogger::build(&blogger::BuildOptions::new("my-blog", "my-blog/_site"))?;
@@ -45,6 +46,7 @@ mod push;
 mod serve;
 mod theme;
 mod url;
+mod watch;
 
 pub use build::{BuildError, BuildOptions, Outcome, SourceError, SourceErrorKind, build};
 pub use cache::CACHE_FILE;
@@ -56,6 +58,7 @@ pub use push::{PushError, PushOptions, PushOutcome, push};
 pub use serve::{REFRESH_PATH, ServeConfig, ServeError, Serving, serve};
 pub use theme::{TemplateError, Theme};
 pub use url::{BaseUrl, BaseUrlError, slugify};
+pub use watch::{WAIT_PATH, WatchConfig, WatchError, Watching, watch};
 
 /// An error and its sources, `: `-separated.
 pub fn error_chain(error: &dyn std::error::Error) -> String {

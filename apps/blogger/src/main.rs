@@ -23,7 +23,37 @@ fn main() -> ExitCode {
         Command::Build(args) => build(&args.options()),
         Command::Push(args) => push(&args),
         Command::Serve(args) => serve(&args),
+        Command::Watch(args) => watch(&args),
     }
+}
+
+fn watch(args: &cli::WatchArgs) -> ExitCode {
+    let config = blogger::WatchConfig {
+        build: args.build.options(),
+        listen: std::net::SocketAddr::new(args.listen, args.port),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let watching = match blogger::watch(config).await {
+            Ok(watching) => watching,
+            Err(error) => {
+                tracing::error!("watch: {}", blogger::error_chain(&error));
+                return ExitCode::FAILURE;
+            }
+        };
+        tracing::info!("serving on http://{} (rebuilt on every change)", watching.addr());
+        if let Err(error) = signal().await {
+            tracing::error!(%error, "cannot wait for signals");
+        }
+        watching.shutdown(std::time::Duration::from_secs(1));
+        ExitCode::SUCCESS
+    })
 }
 
 fn serve(args: &cli::ServeArgs) -> ExitCode {

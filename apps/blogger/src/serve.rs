@@ -537,7 +537,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// The tree key of a URL path (percent-decoded; `..` refused).
-fn key_of(path: &str) -> Option<String> {
+pub(crate) fn key_of(path: &str) -> Option<String> {
     let bytes = path.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -564,7 +564,7 @@ fn key_of(path: &str) -> Option<String> {
 }
 
 /// The content type: by extension, then by content (conan).
-fn content_type(magic: &conan::Magic, key: &str, bytes: &[u8]) -> String {
+pub(crate) fn content_type(magic: &conan::Magic, key: &str, bytes: &[u8]) -> String {
     let name = key.rsplit('/').next().unwrap_or(key);
     let by_name = match name {
         "atom.xml" => Some("application/atom+xml; charset=utf-8"),

@@ -8,3 +8,4 @@ mod incremental;
 mod push;
 mod serve;
 mod support;
+mod watch;

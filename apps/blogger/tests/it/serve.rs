@@ -10,10 +10,10 @@ use testkit::git_daemon::GitDaemon;
 use crate::support::{TestResult, files, sample_copy};
 
 /// A response: status, headers (lowercase names), body.
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Reply {
@@ -26,7 +26,12 @@ impl Reply {
 }
 
 /// One HTTP/1.1 request on its own connection.
-fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> std::io::Result<Reply> {
+pub(crate) fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<Reply> {
     let mut stream = std::net::TcpStream::connect(addr)?;
     let mut text =
         format!("{method} {path} HTTP/1.1\r\nHost: blog\r\nConnection: close\r\nContent-Length: 0\r\n");
@@ -59,7 +64,7 @@ fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)])
     })
 }
 
-fn get(addr: SocketAddr, path: &str) -> std::io::Result<Reply> {
+pub(crate) fn get(addr: SocketAddr, path: &str) -> std::io::Result<Reply> {
     request(addr, "GET", path, &[])
 }
 
