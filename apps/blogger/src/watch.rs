@@ -119,15 +119,11 @@ pub async fn watch(config: WatchConfig) -> Result<Watching, WatchError> {
     })?;
     let mut options = config.build.clone();
     options.base_url = Some(format!("http://{addr}/"));
-    let first = {
-        let options = options.clone();
-        tokio::task::spawn_blocking(move || build(&options)).await??
-    };
-    report(&first);
-    let (done, builds) = tokio::sync::watch::channel(1u64);
 
     // notify's thread -> the rebuild task.
     let (changed, mut changes) = tokio::sync::mpsc::unbounded_channel::<()>();
+    // Made now so that it canonicalizes like the paths notify reports.
+    let _ = std::fs::create_dir_all(&options.output);
     let ignored = [options.output.clone(), options.source.join(".blogger")];
     let ignored: Vec<PathBuf> = ignored
         .iter()
@@ -153,6 +149,14 @@ pub async fn watch(config: WatchConfig) -> Result<Watching, WatchError> {
             source,
         },
     )?;
+    // Watching starts before the first build: an edit made during it is
+    // built right after it.
+    let first = {
+        let options = options.clone();
+        tokio::task::spawn_blocking(move || build(&options)).await??
+    };
+    report(&first);
+    let (done, builds) = tokio::sync::watch::channel(1u64);
     let rebuild = tokio::spawn(async move {
         while changes.recv().await.is_some() {
             tokio::time::sleep(DEBOUNCE).await;
