@@ -349,3 +349,77 @@ async fn an_upgraded_connection_survives_a_reload_and_its_certificate_rotating()
     assert_eq!(&got, b"again\n");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_added_and_a_certificate_rotated_under_h2load_fail_no_request() -> TestResult {
+    let Some(h2load) = testkit::peer::find_binary("h2load", "nghttp2-client")? else {
+        return Ok(());
+    };
+    let Some(daemon) = tokio::task::spawn_blocking(GitDaemon::start).await?? else {
+        return Ok(());
+    };
+    let url = remote_repo(&daemon, "routes.git");
+    let dir = tempfile::tempdir()?;
+    let certs = Certs::new(dir.path())?;
+    let backend = Backend::start("load").await?;
+    let add = |domain: &'static str, cert: (String, String), admin: Option<String>| {
+        let (url, backend) = (url.clone(), backend.addr.to_string());
+        tokio::task::spawn_blocking(move || {
+            let mut args = vec![
+                "-r", &url, "-h", domain, "-i", &backend, "--cert", &cert.0, "-p", &cert.1, "--pass", "pw",
+            ];
+            if let Some(admin) = &admin {
+                args.extend(["-t", admin.as_str()]);
+            }
+            contruno_add(&args)
+        })
+    };
+    let (ok, _, err) = add("a.test", certs.issue(&["a.test"])?, None).await?;
+    assert!(ok, "{err}");
+    let running = contruno::start(config(&dir.path().join("data"), &url)).await?;
+    let port = running.addr().port();
+    let admin = running.admin_addr().expect("admin").to_string();
+
+    // HTTP/2 load on a.test for 4 s, while routes change under it.
+    let load = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(h2load)
+            .args(["-c", "8", "-m", "4", "-D", "4"])
+            .arg(format!("--connect-to=127.0.0.1:{port}"))
+            .arg(format!("https://a.test:{port}/"))
+            .output()
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for (domain, cert) in [
+        ("b.test", certs.issue(&["b.test"])?),
+        ("a.test", certs.issue(&["a.test"])?),
+        ("c.test", certs.issue(&["c.test"])?),
+    ] {
+        let (ok, _, err) = add(domain, cert, Some(admin.clone())).await?;
+        assert!(ok, "{domain}: {err}");
+    }
+    let out = load.await??;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("requests:"))
+        .unwrap_or_default();
+    let field = |name: &str| -> u64 {
+        line.split(',')
+            .find_map(|part| {
+                part.trim()
+                    .strip_suffix(name)?
+                    .trim()
+                    .rsplit(' ')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(u64::MAX)
+    };
+    let succeeded = field("succeeded");
+    assert!(succeeded > 100 && succeeded != u64::MAX, "{text}");
+    assert_eq!(field("failed"), 0, "{text}");
+    assert_eq!(field("errored"), 0, "{text}");
+    assert!(text.contains("0 4xx, 0 5xx"), "{text}");
+    Ok(())
+}
