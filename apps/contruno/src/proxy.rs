@@ -133,9 +133,12 @@ pub(crate) fn request_host<B>(req: &Request<B>) -> Option<String> {
 
 impl Proxy {
     pub(crate) fn new(tls: bool) -> Result<Self, paf::ClientError> {
+        // HTTP/2 backends get HTTP/2 whatever the scheme: h2 by ALPN over
+        // TLS, prior knowledge (h2c) in clear text.
         let client = |alpn: &[u8]| {
             paf::Client::builder()
                 .alpn(vec![alpn.to_vec()])
+                .http2_only(alpn == b"h2")
                 .request_timeout(None)
                 .connect_timeout(Duration::from_secs(5))
                 // Every client connection may need its own backend

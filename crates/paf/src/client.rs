@@ -76,6 +76,7 @@ pub struct ClientBuilder {
     request_timeout: Option<Duration>,
     pool_idle_timeout: Duration,
     pool_max_idle_per_host: usize,
+    http2_only: bool,
 }
 
 impl Default for ClientBuilder {
@@ -88,6 +89,7 @@ impl Default for ClientBuilder {
             request_timeout: Some(Duration::from_secs(30)),
             pool_idle_timeout: Duration::from_secs(90),
             pool_max_idle_per_host: 32,
+            http2_only: false,
         }
     }
 }
@@ -142,6 +144,17 @@ impl ClientBuilder {
         self
     }
 
+    /// Speaks HTTP/2 on every connection: with prior knowledge in clear
+    /// text (h2c, RFC 9113 section 3.3), and over TLS offering only `h2`.
+    /// For servers known to speak HTTP/2 (a proxy's backends, gRPC).
+    pub fn http2_only(mut self, yes: bool) -> Self {
+        self.http2_only = yes;
+        if yes {
+            self.alpn = vec![b"h2".to_vec()];
+        }
+        self
+    }
+
     /// The client. One TLS configuration serves every connection, so TLS
     /// sessions are resumed.
     pub fn build(self) -> Result<Client, ClientError> {
@@ -150,6 +163,7 @@ impl ClientBuilder {
         context.insert(&TLS_CONFIG, mimic::tls::client_config(roots, self.alpn.clone())?);
         context.insert(&ALPN, self.alpn);
         let inner = HyperClient::builder(TokioExecutor::new())
+            .http2_only(self.http2_only)
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(self.pool_idle_timeout)

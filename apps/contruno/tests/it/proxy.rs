@@ -423,3 +423,41 @@ async fn routes_added_and_a_certificate_rotated_under_h2load_fail_no_request() -
     assert!(text.contains("0 4xx, 0 5xx"), "{text}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backends_speak_what_their_route_says() -> TestResult {
+    let Some(daemon) = tokio::task::spawn_blocking(GitDaemon::start).await?? else {
+        return Ok(());
+    };
+    let url = remote_repo(&daemon, "routes.git");
+    let dir = tempfile::tempdir()?;
+    let certs = Certs::new(dir.path())?;
+    let backend = Backend::start("b").await?;
+    for (domain, alpn) in [("one.test", "http/1.1"), ("two.test", "h2")] {
+        let (chain, key) = certs.issue(&[domain])?;
+        let (url, backend) = (url.clone(), format!("http://{}", backend.addr));
+        let (ok, _, err) = tokio::task::spawn_blocking(move || {
+            contruno_add(&[
+                "-r", &url, "-h", domain, "-i", &backend, "--alpn", alpn, "--cert", &chain, "-p", &key,
+            ])
+        })
+        .await?;
+        assert!(ok, "{err}");
+    }
+    let running = contruno::start(config(&dir.path().join("data"), &url)).await?;
+    let port = running.addr().port();
+    let ca = certs.ca_file.clone();
+    let replies = tokio::task::spawn_blocking(move || {
+        [
+            curl_https("one.test", port, &ca, "/", &["--http2"]),
+            curl_https("two.test", port, &ca, "/", &["--http1.1"]),
+        ]
+    })
+    .await?;
+    // Whatever the client spoke: HTTP/1.1 to the first backend, HTTP/2
+    // with prior knowledge (h2c) to the second.
+    assert!(replies[0].body.contains("version=HTTP/1.1"), "{:?}", replies[0]);
+    assert!(replies[1].body.contains("version=HTTP/2.0"), "{:?}", replies[1]);
+    assert!(replies[1].body.contains("host=two.test "), "{:?}", replies[1]);
+    Ok(())
+}

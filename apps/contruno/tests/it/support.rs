@@ -39,11 +39,12 @@ impl Backend {
                     .to_string()
             };
             let text = format!(
-                "{name} host={} xff={} proto={} fwd={}\n",
+                "{name} host={} xff={} proto={} fwd={} version={:?}\n",
                 header("host"),
                 header("x-forwarded-for"),
                 header("x-forwarded-proto"),
                 header("forwarded"),
+                req.version(),
             );
             async move { Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from(text)))) }
         })));

@@ -67,6 +67,21 @@ async fn clear_text_urls_go_without_tls_through_the_same_client() {
 }
 
 #[tokio::test]
+async fn http2_only_speaks_h2c_in_clear_text_and_h2_over_tls() {
+    let clear = start(false, |b| b).await;
+    let tls = start(true, |b| b).await;
+    let client = Client::builder()
+        .tls_roots(Arc::new(tls.ca.root_store().unwrap()))
+        .http2_only(true)
+        .build()
+        .unwrap();
+    let (version, body) = text(&client, &format!("http://127.0.0.1:{}/plain", clear.port())).await;
+    assert_eq!((version, body.as_str()), (Version::HTTP_2, "HTTP/2.0 /plain"));
+    let (version, _) = text(&client, &format!("https://localhost:{}/", tls.port())).await;
+    assert_eq!(version, Version::HTTP_2);
+}
+
+#[tokio::test]
 async fn request_bodies_stream_out() {
     let server = start(true, |b| b).await;
     let client = client(&server, &[b"h2"]);
