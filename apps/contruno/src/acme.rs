@@ -24,6 +24,29 @@ use crate::routes;
 /// How many times a commit that lost the race to the remote is retried.
 const PUSH_ATTEMPTS: usize = 5;
 
+/// How the ACME server checks that a domain is ours.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Challenge {
+    /// HTTP-01: a token on port 80 (the redirect listener answers it).
+    #[default]
+    Http01,
+    /// TLS-ALPN-01: a validation certificate on the TLS listener itself
+    /// (`acme-tls/1`), for a proxy with only port 443 reachable.
+    TlsAlpn01,
+}
+
+impl std::str::FromStr for Challenge {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "http-01" => Ok(Challenge::Http01),
+            "tls-alpn-01" => Ok(Challenge::TlsAlpn01),
+            other => Err(format!("{other:?}: http-01 or tls-alpn-01")),
+        }
+    }
+}
+
 /// How certificates are ordered.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -40,6 +63,8 @@ pub struct AcmeConfig {
     pub check_every: Duration,
     /// This instance's name in the locks.
     pub holder: String,
+    /// The challenge answered.
+    pub challenge: Challenge,
 }
 
 impl AcmeConfig {
@@ -52,6 +77,7 @@ impl AcmeConfig {
             account_seed: None,
             check_every: Duration::from_secs(12 * 3600),
             holder: format!("contruno-{}", std::process::id()),
+            challenge: Challenge::Http01,
         }
     }
 

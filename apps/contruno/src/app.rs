@@ -19,7 +19,7 @@ use paf::{Body, Handle, Server, service_fn};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
-use crate::acme::{AcmeConfig, RepoCertStore};
+use crate::acme::{AcmeConfig, Challenge, RepoCertStore};
 use crate::password::{HashError, PasswordHash};
 use crate::proxy::{Proxy, ProxyBody, Site, Table, plain};
 use crate::routes::{self, PASSWORD_KEY};
@@ -564,7 +564,10 @@ async fn supervise_acme(inner: Arc<Inner>, acme: AcmeConfig, tokens: Http01Token
                 RepoCertStore::new(inner.store.clone(), inner.remote.clone()),
                 client.clone(),
                 inner.certs.clone(),
-                Solver::Http01(tokens.clone()),
+                match acme.challenge {
+                    Challenge::Http01 => Solver::Http01(tokens.clone()),
+                    Challenge::TlsAlpn01 => Solver::TlsAlpn01(inner.certs.clone()),
+                },
                 acme.holder.clone(),
             );
             let every = acme.check_every;

@@ -56,6 +56,9 @@ struct Cli {
     /// ACME: any other directory URL.
     #[arg(long, value_name = "URL", requires = "acme")]
     acme_directory: Option<String>,
+    /// ACME: the challenge answered: `http-01` (port 80) or `tls-alpn-01` (the TLS listener).
+    #[arg(long, default_value = "http-01", requires = "acme")]
+    acme_challenge: contruno::acme::Challenge,
     /// ACME: trust these PEM roots for the directory's HTTPS.
     #[arg(long, value_name = "FILE", requires = "acme")]
     acme_ca: Option<PathBuf>,
@@ -124,6 +127,7 @@ fn config(cli: &Cli) -> Result<contruno::Config, String> {
         };
         let mut acme = contruno::acme::AcmeConfig::new(directory);
         acme.email = cli.email.clone();
+        acme.challenge = cli.acme_challenge;
         acme.account_seed = cli
             .account_seed
             .as_deref()

@@ -65,8 +65,20 @@ async fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool, log
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_domain_without_a_certificate_gets_one_from_pebble() -> TestResult {
+    order_serve_and_restart("http-01").await
+}
+
+/// With port 80 closed: the validation certificate on the TLS listener.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_alpn_01_when_only_the_tls_port_is_open() -> TestResult {
+    order_serve_and_restart("tls-alpn-01").await
+}
+
+async fn order_serve_and_restart(challenge: &str) -> TestResult {
     let http_port = testkit::peer::free_port()?;
-    let options = PebbleOptions::new(http_port, testkit::peer::free_port()?);
+    let port = testkit::peer::free_port()?;
+    // pebble validates HTTP-01 on http_port and TLS-ALPN-01 on the proxy's TLS port.
+    let options = PebbleOptions::new(http_port, port);
     let Some(pebble) = tokio::task::spawn_blocking(move || Pebble::start(&options)).await?? else {
         return Ok(());
     };
@@ -81,7 +93,6 @@ async fn a_domain_without_a_certificate_gets_one_from_pebble() -> TestResult {
     std::fs::write(&root, pem(pebble.issuing_root()?.as_ref()))?;
     let backend = Backend::start("site").await?;
 
-    let port = testkit::peer::free_port()?;
     let admin = format!("127.0.0.1:{}", testkit::peer::free_port()?);
     let args: Vec<String> = [
         "-r",
@@ -91,7 +102,11 @@ async fn a_domain_without_a_certificate_gets_one_from_pebble() -> TestResult {
         "--listen",
         &format!("127.0.0.1:{port}"),
         "--http-listen",
-        &format!("127.0.0.1:{http_port}"),
+        &if challenge == "http-01" {
+            format!("127.0.0.1:{http_port}")
+        } else {
+            "none".to_string()
+        },
         "--admin",
         &admin,
         "--pass",
@@ -103,6 +118,8 @@ async fn a_domain_without_a_certificate_gets_one_from_pebble() -> TestResult {
         &api_ca.display().to_string(),
         "--account-seed",
         "the test account",
+        "--acme-challenge",
+        challenge,
     ]
     .iter()
     .map(|s| s.to_string())
