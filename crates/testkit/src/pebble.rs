@@ -207,10 +207,19 @@ impl Pebble {
     /// The root that issues certificates (new at every start), fetched from
     /// the management port's `/roots/0`.
     pub fn issuing_root(&self) -> Result<CertificateDer<'static>, PeerError> {
-        let pem = self.management_get("/roots/0")?;
-        rustls_pki_types::pem::PemObject::from_pem_slice(&pem).map_err(|e| PeerError::Protocol {
+        let pem = self.issuing_root_pem()?;
+        rustls_pki_types::pem::PemObject::from_pem_slice(pem.as_bytes()).map_err(|e| PeerError::Protocol {
             binary: "pebble".into(),
             what: format!("/roots/0 is not a PEM certificate: {e}"),
+        })
+    }
+
+    /// The same root as PEM, as pebble gives it (for `curl --cacert`).
+    pub fn issuing_root_pem(&self) -> Result<String, PeerError> {
+        let pem = self.management_get("/roots/0")?;
+        String::from_utf8(pem).map_err(|_| PeerError::Protocol {
+            binary: "pebble".into(),
+            what: "/roots/0 is not UTF-8".into(),
         })
     }
 

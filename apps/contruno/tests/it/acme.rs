@@ -6,7 +6,6 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use testkit::git_daemon::GitDaemon;
 use testkit::pebble::{Pebble, PebbleOptions};
 
@@ -40,19 +39,6 @@ fn spawn(args: &[String], log: std::path::PathBuf) -> std::io::Result<Proxy> {
         .stderr(out)
         .spawn()?;
     Ok(Proxy { child, log })
-}
-
-fn pem(der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap_or_default())
-        .collect();
-    format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        lines.join("\n")
-    )
 }
 
 async fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool, log: impl Fn() -> String) {
@@ -90,7 +76,7 @@ async fn order_serve_and_restart(challenge: &str) -> TestResult {
     let api_ca = dir.path().join("pebble-api.pem");
     std::fs::write(&api_ca, pebble.api_ca().cert_pem())?;
     let root = dir.path().join("root.pem");
-    std::fs::write(&root, pem(pebble.issuing_root()?.as_ref()))?;
+    std::fs::write(&root, pebble.issuing_root_pem()?)?;
     let backend = Backend::start("site").await?;
 
     let admin = format!("127.0.0.1:{}", testkit::peer::free_port()?);

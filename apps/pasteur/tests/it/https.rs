@@ -6,26 +6,12 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use testkit::bind::Named;
 use testkit::pebble::{Pebble, PebbleOptions};
 
 use crate::support::{TestResult, curl, files, spawn_binary_on};
 
 const NAME: &str = "paste.test";
-
-fn pem(der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap_or_default())
-        .collect();
-    format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        lines.join("\n")
-    )
-}
 
 /// Whether curl gets the page of `name` over HTTPS, trusting only `root`.
 fn https_ok(name: &str, port: u16, root: &std::path::Path) -> bool {
@@ -66,7 +52,7 @@ async fn https_with_a_certificate_from_pebble() -> TestResult {
     let api_ca = dir.path().join("pebble-api.pem");
     std::fs::write(&api_ca, pebble.api_ca().cert_pem())?;
     let root = dir.path().join("root.pem");
-    std::fs::write(&root, pem(pebble.issuing_root()?.as_ref()))?;
+    std::fs::write(&root, pebble.issuing_root_pem()?)?;
     let data = dir.path().join("data");
     let directory = pebble.directory_url();
     let http = http_port.to_string();
@@ -154,7 +140,7 @@ async fn https_with_dns01_through_bind9() -> TestResult {
     let api_ca = dir.path().join("pebble-api.pem");
     std::fs::write(&api_ca, pebble.api_ca().cert_pem())?;
     let root = dir.path().join("root.pem");
-    std::fs::write(&root, pem(pebble.issuing_root()?.as_ref()))?;
+    std::fs::write(&root, pebble.issuing_root_pem()?)?;
     let data = dir.path().join("data");
     let https_port = testkit::peer::free_port()?;
     let http = testkit::peer::free_port()?.to_string();
