@@ -314,13 +314,7 @@ pub struct Listed {
 pub async fn list(remote: &Remote, branch: &str, author: &Signature) -> Result<Vec<Listed>, AddError> {
     let (_dir, store) = open_copy(remote, branch, author).await?;
     let mut out = Vec::new();
-    let mut names: Vec<String> = store
-        .list("domains/")?
-        .into_iter()
-        .filter_map(|k| k.strip_prefix("domains/")?.split('/').next().map(str::to_string))
-        .collect();
-    names.dedup();
-    for domain in names {
+    for domain in routes::domain_names(&store.snapshot())? {
         let Some(json) = store.get(&routes::route_key(&domain))? else {
             continue;
         };

@@ -150,7 +150,13 @@ impl std::fmt::Debug for Inner {
 
 impl Inner {
     async fn reload(&self) -> Result<Reloaded, ReloadError> {
-        let outcome = self.reload_now().await;
+        self.reload_pulling(true).await
+    }
+
+    /// Reloads, pulling the remote first when `pull` (and there is one);
+    /// without, the local copy is served as it is.
+    async fn reload_pulling(&self, pull: bool) -> Result<Reloaded, ReloadError> {
+        let outcome = self.reload_now(pull).await;
         let counter = match &outcome {
             Ok(_) => &self.proxy.metrics.reloads,
             Err(_) => &self.proxy.metrics.reload_failures,
@@ -159,9 +165,9 @@ impl Inner {
         outcome
     }
 
-    async fn reload_now(&self) -> Result<Reloaded, ReloadError> {
+    async fn reload_now(&self, pull: bool) -> Result<Reloaded, ReloadError> {
         let _one = self.reloading.lock().await;
-        if let Some(remote) = &self.remote {
+        if pull && let Some(remote) = &self.remote {
             // The remote is the truth: contruno-add writes there.
             self.store
                 .pull(remote, Policy::Theirs)
@@ -355,18 +361,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         // A remote that is down at start: serve what the local copy has.
         Err(error @ ReloadError::Pull(_)) => {
             tracing::warn!(target: "contruno", error = %crate::error_chain(&error), "remote unreachable; serving the local copy");
-            let remote = None::<Remote>;
-            let local = Inner {
-                store: inner.store.clone(),
-                remote,
-                proxy: proxy.clone(),
-                certs: certs.clone(),
-                password: None,
-                reloading: Mutex::new(()),
-                reloaded: inner.reloaded.clone(),
-                last: std::sync::Mutex::new(None),
-            };
-            local.reload().await?;
+            inner.reload_pulling(false).await?;
         }
         Err(error) => return Err(error.into()),
     }

@@ -271,9 +271,8 @@ pub struct Loaded {
     pub errors: Vec<RouteError>,
 }
 
-/// Reads every domain of `snapshot`.
-pub fn load(snapshot: &gitkv::Snapshot) -> Result<Loaded, gitkv::Error> {
-    let mut loaded = Loaded::default();
+/// The names under `domains/` in `snapshot`, sorted (checked or not).
+pub fn domain_names(snapshot: &gitkv::Snapshot) -> Result<Vec<String>, gitkv::Error> {
     let mut names: Vec<String> = snapshot
         .list("domains/")?
         .into_iter()
@@ -285,7 +284,13 @@ pub fn load(snapshot: &gitkv::Snapshot) -> Result<Loaded, gitkv::Error> {
         })
         .collect();
     names.dedup();
-    for name in names {
+    Ok(names)
+}
+
+/// Reads every domain of `snapshot`.
+pub fn load(snapshot: &gitkv::Snapshot) -> Result<Loaded, gitkv::Error> {
+    let mut loaded = Loaded::default();
+    for name in domain_names(snapshot)? {
         match load_domain(snapshot, &name) {
             Ok(Some(domain)) => {
                 loaded.domains.insert(name, domain);
