@@ -177,6 +177,24 @@ impl RepoCertStore {
         }
     }
 
+    /// Commits what `batch` gives (nothing to do when it gives `None`) and
+    /// pushes it; a push that finds the remote moved pulls and asks
+    /// `batch` again on the new head. Whether it was pushed (or there was
+    /// nothing to do).
+    async fn commit_and_push(&self, id: &str, batch: impl Fn() -> Option<Batch>) -> Result<bool, StoreError> {
+        for _ in 0..PUSH_ATTEMPTS {
+            let Some(batch) = batch() else {
+                return Ok(true);
+            };
+            self.commit(id, batch).await?;
+            if self.push(id).await {
+                return Ok(true);
+            }
+            self.pull(id).await?;
+        }
+        Ok(false)
+    }
+
     fn read_lock(&self, key: &str) -> Option<LockFile> {
         self.store
             .get(key)
@@ -205,18 +223,19 @@ impl CertStore for RepoCertStore {
 
     async fn save(&self, id: &str, cert: &StoredCert) -> Result<(), StoreError> {
         self.checked(id)?;
-        for _ in 0..PUSH_ATTEMPTS {
-            let batch = Batch::new(format!("contruno: certificate of {id}"))
-                .set(routes::chain_key(id), cert.chain_pem.clone())
-                .set(routes::key_key(id), cert.key_pem.clone());
-            self.commit(id, batch).await?;
-            if self.push(id).await {
-                return Ok(());
-            }
-            self.pull(id).await?;
+        let pushed = self
+            .commit_and_push(id, || {
+                Some(
+                    Batch::new(format!("contruno: certificate of {id}"))
+                        .set(routes::chain_key(id), cert.chain_pem.clone())
+                        .set(routes::key_key(id), cert.key_pem.clone()),
+                )
+            })
+            .await?;
+        if !pushed {
+            // Kept locally; the next reload's pull and a later save push it.
+            tracing::warn!(target: "contruno::acme", %id, "certificate committed locally, not pushed yet");
         }
-        // Kept locally; the next reload's pull and a later save push it.
-        tracing::warn!(target: "contruno::acme", %id, "certificate committed locally, not pushed yet");
         Ok(())
     }
 
@@ -261,20 +280,12 @@ impl CertStore for RepoCertStore {
     async fn unlock(&self, id: &str, holder: &str) -> Result<(), StoreError> {
         self.checked(id)?;
         let key = format!("locks/{id}");
-        for _ in 0..PUSH_ATTEMPTS {
-            if self.read_lock(&key).is_none_or(|lock| lock.holder != holder) {
-                return Ok(());
-            }
-            self.commit(
-                id,
-                Batch::new(format!("contruno: {holder} done with {id}")).remove(key.clone()),
-            )
-            .await?;
-            if self.push(id).await {
-                return Ok(());
-            }
-            self.pull(id).await?;
-        }
+        self.commit_and_push(id, || {
+            // Only our own lock is removed (it may have expired and been taken).
+            let ours = self.read_lock(&key).is_some_and(|lock| lock.holder == holder);
+            ours.then(|| Batch::new(format!("contruno: {holder} done with {id}")).remove(key.clone()))
+        })
+        .await?;
         Ok(())
     }
 }
